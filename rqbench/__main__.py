@@ -1,0 +1,5 @@
+"""``python -m rqbench`` runs the command line."""
+
+from rqbench.cli import main
+
+main()

@@ -1,0 +1,152 @@
+"""Base classes shared by every augmentation: stages, mixing information, input checks."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+from torch import Tensor, nn
+
+
+class Stage(enum.IntEnum):
+    """Where an augmentation runs in a modality's view pipeline, in this order.
+
+    * ``VIEW``: modality-specific structure-aware views (crops, colour jitter), run by
+      the modality on raw samples;
+    * ``CHANNEL``: data-agnostic view transforms (RQ, DACL, Mixup-as-noise) run on a
+      batch at the modality's channel stage;
+    * ``MIXING``: augmentations that mix samples and hand the loss the partner index
+      and weight (i-Mix, e-Mix); at most one per pipeline, always last.
+    """
+
+    VIEW = 0
+    CHANNEL = 1
+    MIXING = 2
+
+
+@dataclass(frozen=True)
+class ChannelLayout:
+    """How a modality lays out a batch at its channel stage.
+
+    Args:
+        channel_dim: index of the channel axis in the full tensor (negative allowed).
+        batch_dims: number of leading batch axes (1 for a batch, 0 for one sample).
+    """
+
+    channel_dim: int = 1
+    batch_dims: int = 1
+
+
+@dataclass(frozen=True)
+class MixInfo:
+    """What a mixing augmentation tells the loss.
+
+    Sample ``i`` of the mixed batch is ``weight[i] * x[i] + (1 - weight[i]) * x[partner[i]]``.
+    """
+
+    partner: Tensor
+    weight: Tensor
+
+    def __post_init__(self) -> None:
+        if self.partner.shape != self.weight.shape or self.partner.ndim != 1:
+            raise ValueError(
+                f"MixInfo needs 1-D partner and weight of equal length, got {tuple(self.partner.shape)} "
+                f"and {tuple(self.weight.shape)}"
+            )
+
+    def offset(self, shift: int) -> MixInfo:
+        """Partner indices shifted by ``shift`` (the rank offset when keys are gathered)."""
+        return MixInfo(self.partner + shift, self.weight)
+
+
+class Augmentation(nn.Module):
+    """Base of every registered augmentation.
+
+    Subclasses set ``stage`` and, when they only make sense for one kind of data,
+    ``modality`` (the modality's registered name); ``None`` means data-agnostic.
+    """
+
+    stage: ClassVar[Stage] = Stage.CHANNEL
+    modality: ClassVar[str | None] = None
+
+
+class MixingAugmentation(Augmentation):
+    """An augmentation whose ``forward(x)`` returns ``(mixed, MixInfo)``."""
+
+    stage: ClassVar[Stage] = Stage.MIXING
+
+    def forward(self, x: Tensor) -> tuple[Tensor, MixInfo]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+def check_probability(p: float, name: str = "p") -> float:
+    """Return ``p`` as a float, or raise ``ValueError`` unless it lies in [0, 1]."""
+    if isinstance(p, bool) or not isinstance(p, (int, float)):
+        raise TypeError(f"{name} must be a number in [0, 1], got {type(p).__name__}")
+    if not 0.0 <= float(p) <= 1.0:
+        raise ValueError(f"{name} must lie in [0, 1], got {p}")
+    return float(p)
+
+
+def check_float_tensor(x: object, name: str = "input", *, finite: bool = True) -> Tensor:
+    """Raise a clear error unless ``x`` is a floating-point tensor (finite if asked)."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor (float16/bfloat16/float32/float64), got {x.dtype}")
+    if finite and x.numel() and not bool(torch.isfinite(x).all()):
+        bad = "NaN" if bool(torch.isnan(x).any()) else "inf"
+        raise ValueError(f"{name} contains {bad} values; augmentations need finite inputs")
+    return x
+
+
+def check_batch(x: Tensor, name: str = "input") -> int:
+    """Batch size of ``x`` for augmentations that mix samples (needs a leading batch axis)."""
+    if x.ndim < 2:
+        raise ValueError(f"{name} must be a batch (B, ...) with at least 2 dimensions, got shape {tuple(x.shape)}")
+    return x.shape[0]
+
+
+def rand(shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device, dtype: torch.dtype = torch.float32) -> Tensor:
+    """Uniform [0, 1) draws made on the generator's device (for reproducibility) then moved to ``device``."""
+    gen_device = generator.device if generator is not None else device
+    return torch.rand(shape, generator=generator, device=gen_device, dtype=dtype).to(device)
+
+
+def randperm(n: int, generator: torch.Generator | None, device: torch.device) -> Tensor:
+    """A random permutation drawn on the generator's device, moved to ``device``."""
+    gen_device = generator.device if generator is not None else device
+    return torch.randperm(n, generator=generator, device=gen_device).to(device)
+
+
+def beta(shape: tuple[int, ...], a: float, b: float, generator: torch.Generator | None, device: torch.device) -> Tensor:
+    """Beta(a, b) draws that follow ``generator`` (or torch's global RNG), as float32 on ``device``.
+
+    ``torch.distributions.Beta`` takes no generator, so a seed is drawn from the torch
+    generator and the Beta variates come from NumPy's generator with that seed: seeding
+    torch alone makes every draw reproducible.
+    """
+    import numpy as np
+
+    gen_device = generator.device if generator is not None else torch.device("cpu")
+    seed = int(torch.randint(0, 2**62, (), generator=generator, device=gen_device))
+    draws = np.random.default_rng(seed).beta(a, b, size=shape)
+    return torch.as_tensor(draws, dtype=torch.float32, device=device)
+
+
+def check_positive(value: float, name: str) -> float:
+    """Return ``value`` as a float, or raise ``ValueError`` unless it is a positive number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
+    return float(value)
+
+
+def mix(x: Tensor, weight: Tensor, partner: Tensor, *, detach_partner: bool = False) -> Tensor:
+    """``weight[i] * x[i] + (1 - weight[i]) * x[partner[i]]`` along the leading axis."""
+    w = weight.to(x.dtype).view(-1, *([1] * (x.ndim - 1)))
+    other = x[partner]
+    if detach_partner:
+        other = other.detach()
+    return w * x + (1 - w) * other

@@ -1,0 +1,86 @@
+"""The :class:`RandomizedQuantization` module (registered as ``rq``)."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from rqbench.augment.base import Augmentation, Stage, check_probability
+from rqbench.augment.functional import Spacing, Values, check_quantizer_args, randomized_quantization
+from rqbench.augment.registry import register_augmentation
+
+
+@register_augmentation("rq")
+class RandomizedQuantization(Augmentation):
+    """Randomized quantization: per sample and channel, random bins and random values (Wu et al. 2023).
+
+    A data-agnostic channel-stage augmentation. Works on any rank, batched or not,
+    on CPU or CUDA, in float16/bfloat16/float32/float64; each call draws fresh
+    quantizers, so two calls (query and key views) are independent.
+
+    Args:
+        bins: number of bins (paper: 8 images, 5 audio, 30 point clouds).
+        spacing: ``"random"`` or ``"uniform"`` bin edges.
+        values: ``"random"`` or ``"midpoint"`` reproduction values.
+        p: probability of quantizing each sample.
+        channel_dim: index of the channel axis in the input (negative from the end).
+        batch_dims: number of leading batch axes (0 for a single sample, e.g. inside
+            a torchvision per-image pipeline with ``channel_dim=0``).
+        generator: optional ``torch.Generator`` for reproducible draws.
+        straight_through: let gradients pass unchanged (off by default, as in the paper).
+
+    Example::
+
+        rq = RandomizedQuantization(bins=8)            # (B, C, H, W) batches
+        rq_pts = RandomizedQuantization(30, channel_dim=-1)   # (B, N, 3) clouds
+    """
+
+    stage = Stage.CHANNEL
+
+    def __init__(
+        self,
+        bins: int = 8,
+        spacing: Spacing = "random",
+        values: Values = "random",
+        p: float = 1.0,
+        channel_dim: int = 1,
+        batch_dims: int = 1,
+        generator: torch.Generator | None = None,
+        straight_through: bool = False,
+    ) -> None:
+        super().__init__()
+        check_quantizer_args(bins, spacing, values)
+        if isinstance(batch_dims, bool) or not isinstance(batch_dims, int) or batch_dims < 0:
+            raise ValueError(f"batch_dims must be an int >= 0, got {batch_dims!r}")
+        if isinstance(channel_dim, bool) or not isinstance(channel_dim, int):
+            raise TypeError(f"channel_dim must be an int, got {type(channel_dim).__name__}")
+        if 0 <= channel_dim < batch_dims:
+            raise ValueError(f"channel_dim {channel_dim} is a batch dimension (batch_dims={batch_dims})")
+        self.bins = bins
+        self.spacing: Spacing = spacing
+        self.values: Values = values
+        self.p = check_probability(p)
+        self.channel_dim = channel_dim
+        self.batch_dims = batch_dims
+        self.generator = generator
+        self.straight_through = straight_through
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Quantize ``x`` (see :func:`rqbench.augment.functional.randomized_quantization`)."""
+        return randomized_quantization(
+            x,
+            self.bins,
+            channel_dim=self.channel_dim,
+            batch_dims=self.batch_dims,
+            spacing=self.spacing,
+            values=self.values,
+            p=self.p,
+            generator=self.generator,
+            straight_through=self.straight_through,
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"bins={self.bins}, spacing={self.spacing!r}, values={self.values!r}, p={self.p}, "
+            f"channel_dim={self.channel_dim}, batch_dims={self.batch_dims}"
+        )

@@ -1,0 +1,251 @@
+"""Augmentation spec strings: ``rq``, ``rq(bins=5)``, ``rrc+rq(bins=8,p=0.5)``, ``dacl(alpha=0.5)``.
+
+A spec is parsed once into an :class:`AugSpec` (a tuple of :class:`AugTerm`), validated
+against the registry, and built into an :class:`AugmentationPipeline`. ``none`` (or an
+empty string) is the empty spec.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from rqbench.augment.base import Augmentation, ChannelLayout, MixInfo, MixingAugmentation, Stage
+from rqbench.augment.registry import AUGMENTATIONS
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+_INJECTED = ("channel_dim", "batch_dims", "generator")
+Scalar = bool | int | float | str | None
+
+
+class SpecError(ValueError):
+    """A malformed or invalid augmentation spec; the message names the bad part."""
+
+
+@dataclass(frozen=True)
+class AugTerm:
+    """One ``name(key=value, ...)`` term of a spec."""
+
+    name: str
+    kwargs: tuple[tuple[str, Any], ...] = ()
+
+    def __str__(self) -> str:
+        if not self.kwargs:
+            return self.name
+        return f"{self.name}({','.join(f'{k}={_format(v)}' for k, v in self.kwargs)})"
+
+
+@dataclass(frozen=True)
+class AugSpec:
+    """A parsed spec: terms in order. ``str(spec)`` is canonical (sorted arguments)."""
+
+    terms: tuple[AugTerm, ...] = field(default_factory=tuple)
+
+    def __str__(self) -> str:
+        return "+".join(str(t) for t in self.terms) or "none"
+
+    def __iter__(self) -> Iterator[AugTerm]:
+        return iter(self.terms)
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, str):
+        return value if _NAME.match(value) else repr(value)
+    if isinstance(value, tuple):
+        return "(" + ",".join(_format(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    return repr(value)
+
+
+def _split_top(text: str, sep: str) -> list[str]:
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+            if depth < 0:
+                raise SpecError(f"unbalanced ')' at position {i} in augmentation spec {text!r}")
+        elif ch == sep and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    if depth:
+        raise SpecError(f"unbalanced '(' in augmentation spec {text!r}")
+    parts.append(text[start:])
+    return parts
+
+
+def _literal(node: ast.expr, where: str) -> Any:
+    if isinstance(node, ast.Constant) and isinstance(node.value, (bool, int, float, str, type(None))):
+        return node.value
+    if isinstance(node, ast.Name):  # bare words are strings: spacing=uniform
+        return {"true": True, "false": False, "none": None}.get(node.id.lower(), node.id)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        value = _literal(node.operand, where)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return -value if isinstance(node.op, ast.USub) else value
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return tuple(_literal(e, where) for e in node.elts)
+    raise SpecError(f"{where}: values must be numbers, words, strings or tuples, got {ast.unparse(node)!r}")
+
+
+def _parse_term(text: str, spec: str) -> AugTerm:
+    text = text.strip()
+    if not text:
+        raise SpecError(f"empty term in augmentation spec {spec!r} (two '+' in a row, or a leading/trailing '+')")
+    name, paren, rest = text.partition("(")
+    name = name.strip()
+    if not _NAME.match(name):
+        raise SpecError(f"bad augmentation name {name!r} in spec {spec!r}")
+    if not paren:
+        return AugTerm(name)
+    if not rest.rstrip().endswith(")"):
+        raise SpecError(f"term {text!r} in spec {spec!r} must end with ')'")
+    args = rest.rstrip()[:-1]
+    try:
+        call = ast.parse(f"_({args})", mode="eval").body
+    except SyntaxError as exc:
+        raise SpecError(f"cannot parse the arguments of {text!r} in spec {spec!r}: {exc.msg}") from None
+    assert isinstance(call, ast.Call)
+    if call.args:
+        raise SpecError(f"term {text!r}: arguments must be named, e.g. {name}(bins=8)")
+    kwargs: dict[str, Any] = {}
+    for kw in call.keywords:
+        if kw.arg is None:
+            raise SpecError(f"term {text!r}: '**' is not allowed")
+        if kw.arg in kwargs:
+            raise SpecError(f"term {text!r}: argument {kw.arg!r} given twice")
+        kwargs[kw.arg] = _literal(kw.value, f"term {text!r}, argument {kw.arg!r}")
+    return AugTerm(name, tuple(sorted(kwargs.items())))
+
+
+def parse_spec(spec: str | AugSpec) -> AugSpec:
+    """Parse a spec string (``"rrc+rq(bins=8,p=0.5)"``); syntax errors raise :class:`SpecError`.
+
+    Names are not checked here (see :func:`validate_spec`), so a spec can be parsed
+    before plugins are loaded.
+    """
+    if isinstance(spec, AugSpec):
+        return spec
+    if not isinstance(spec, str):
+        raise SpecError(f"an augmentation spec must be a string, got {type(spec).__name__}")
+    text = spec.strip()
+    if text.lower() in ("", "none"):
+        return AugSpec()
+    terms = tuple(_parse_term(t, spec) for t in _split_top(text, "+"))
+    if any(t.name.lower() == "none" for t in terms):
+        raise SpecError(f"'none' cannot be combined with other terms in spec {spec!r}")
+    return AugSpec(terms)
+
+
+def _accepted(cls: type) -> list[str]:
+    params = inspect.signature(cls).parameters.values()
+    return [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "generator"]
+
+
+def validate_spec(spec: str | AugSpec, modality: str | None = None) -> AugSpec:
+    """Check names, arguments, modality and stage order of a spec without building it.
+
+    Raises :class:`SpecError` naming the bad term and listing what exists.
+    """
+    parsed = parse_spec(spec)
+    last = Stage.VIEW
+    mixing = []
+    for term in parsed:
+        try:
+            cls = AUGMENTATIONS.get(term.name)
+        except KeyError as exc:
+            raise SpecError(str(exc)) from None
+        if cls.modality is not None and modality is not None and cls.modality != modality:
+            raise SpecError(f"augmentation {term.name!r} is specific to the {cls.modality!r} modality, not {modality!r}")
+        accepted = _accepted(cls)
+        unknown = [k for k, _ in term.kwargs if k not in accepted]
+        if unknown:
+            raise SpecError(
+                f"augmentation {term.name!r} has no argument {unknown[0]!r}; it accepts: {', '.join(accepted) or '(none)'}"
+            )
+        if cls.stage < last:
+            raise SpecError(
+                f"in spec {str(parsed)!r}, {term.name!r} ({cls.stage.name.lower()} stage) must come before "
+                f"{last.name.lower()}-stage terms: order is view, then channel, then mixing"
+            )
+        last = cls.stage
+        if cls.stage is Stage.MIXING:
+            mixing.append(term.name)
+    if len(mixing) > 1:
+        raise SpecError(f"spec {str(parsed)!r} has more than one mixing augmentation: {', '.join(mixing)}")
+    return parsed
+
+
+def build_augmentation(
+    term: AugTerm,
+    layout: ChannelLayout = ChannelLayout(),
+    generator: torch.Generator | None = None,
+) -> Augmentation:
+    """Instantiate one term, filling ``channel_dim``/``batch_dims``/``generator`` from the context
+    when the class takes them and the spec does not set them."""
+    cls = AUGMENTATIONS.get(term.name)
+    params = inspect.signature(cls).parameters
+    context = {"channel_dim": layout.channel_dim, "batch_dims": layout.batch_dims, "generator": generator}
+    kwargs = {k: v for k, v in context.items() if k in params and k in _INJECTED}
+    kwargs.update(dict(term.kwargs))
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise SpecError(f"bad arguments in {str(term)!r}: {exc}") from None
+
+
+class AugmentationPipeline(nn.Module):
+    """A built spec: modality views, channel-stage transforms, and an optional mixing step.
+
+    ``forward(x)`` applies the channel stage to a batch; :meth:`mix` applies the mixing
+    augmentation (to the query view only, as i-Mix does). The view stage is run by the
+    modality that owns those views (``pipeline.view``).
+    """
+
+    def __init__(self, spec: AugSpec, view: list[Augmentation], channel: list[Augmentation], mixing: MixingAugmentation | None) -> None:
+        super().__init__()
+        self.spec = spec
+        self.view = nn.Sequential(*view)
+        self.channel = nn.Sequential(*channel)
+        self.mixing = mixing
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Apply the channel-stage augmentations in spec order."""
+        return self.channel(x)
+
+    def mix(self, x: Tensor) -> tuple[Tensor, MixInfo | None]:
+        """Apply the mixing augmentation, if any: ``(mixed, MixInfo)`` or ``(x, None)``."""
+        if self.mixing is None:
+            return x, None
+        return self.mixing(x)
+
+    def extra_repr(self) -> str:
+        return f"spec={str(self.spec)!r}"
+
+
+def build_pipeline(
+    spec: str | AugSpec,
+    *,
+    layout: ChannelLayout = ChannelLayout(),
+    modality: str | None = None,
+    generator: torch.Generator | None = None,
+) -> AugmentationPipeline:
+    """Validate and build ``spec`` for a modality whose channel stage has ``layout``."""
+    parsed = validate_spec(spec, modality)
+    stages: dict[Stage, list[Augmentation]] = {s: [] for s in Stage}
+    for term in parsed:
+        aug = build_augmentation(term, layout, generator)
+        stages[type(aug).stage].append(aug)
+    mixing = stages[Stage.MIXING][0] if stages[Stage.MIXING] else None
+    assert mixing is None or isinstance(mixing, MixingAugmentation)
+    return AugmentationPipeline(parsed, stages[Stage.VIEW], stages[Stage.CHANNEL], mixing)
