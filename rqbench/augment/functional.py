@@ -138,7 +138,7 @@ def randomized_quantization(
     """
     check_quantizer_args(bins, spacing, values)
     p = check_probability(p)
-    x = check_float_tensor(x, "randomized_quantization input")
+    x = check_float_tensor(x, "randomized_quantization input", finite=False)  # checked below, for free
     if isinstance(batch_dims, bool) or not isinstance(batch_dims, int) or batch_dims < 0:
         raise ValueError(f"batch_dims must be an int >= 0, got {batch_dims!r}")
     if x.ndim <= batch_dims:
@@ -162,21 +162,26 @@ def randomized_quantization(
 
     with torch.no_grad():
         flat = x.detach().reshape(num, *sample_shape)
+        moved = flat.movedim(cd_in_sample, 1)
+        moved_shape = moved.shape
+        grouped = moved.reshape(num, channels, -1)  # a view unless the channel axis is not leading
+        lo, hi = torch.aminmax(grouped, dim=-1)
+        # NaN and inf propagate into the per-channel min/max: checking them checks the whole input.
+        if not bool(torch.isfinite(lo).all() & torch.isfinite(hi).all()):
+            bad = "NaN" if bool(torch.isnan(lo).any() | torch.isnan(hi).any()) else "inf"
+            raise ValueError(f"randomized_quantization input contains {bad} values; it needs finite inputs")
         if p < 1.0:
             chosen = (rand((num,), generator, x.device) < p).nonzero().squeeze(1)
-            work = flat.index_select(0, chosen)
+            grouped, lo, hi = grouped.index_select(0, chosen), lo[chosen], hi[chosen]
+            moved_shape = (chosen.numel(), *moved_shape[1:])
         else:
-            chosen, work = None, flat
-        moved = work.movedim(cd_in_sample, 1)
-        moved_shape = moved.shape
-        grouped = moved.reshape(work.shape[0], channels, -1)
+            chosen = None
         if grouped.shape[0]:
-            lo, hi = torch.aminmax(grouped, dim=-1)
             edges, reproduction = sample_quantizer(lo, hi, bins, spacing=spacing, values=values, generator=generator)
             q = apply_quantizer(grouped, edges, reproduction)
         else:
             q = grouped
-        del grouped, work  # free the channel-major copy (if one was made) before the final layout copy
+        del grouped, moved  # free the channel-major copy (if one was made) before the final layout copy
         q = q.view(moved_shape).movedim(1, cd_in_sample)
         if chosen is None:
             q = q.reshape(x.shape)

@@ -1,0 +1,58 @@
+"""The generic registry and its entry-point plugins."""
+
+from __future__ import annotations
+
+import importlib.metadata
+
+import pytest
+
+from rqbench.registry import Registry, UnknownNameError
+
+
+def test_register_get_names_and_summary() -> None:
+    reg: Registry[type] = Registry("widget")
+
+    @reg.register("b")
+    class B:
+        """Second widget.
+
+        More text."""
+
+    @reg.register("a", summary="first")
+    class A:
+        pass
+
+    assert reg.names() == ["a", "b"] and reg.get("b") is B and "a" in reg and len(reg) == 2
+    assert [e.summary for e in reg.entries()] == ["first", "Second widget."]
+
+
+def test_unknown_name_is_a_clear_error() -> None:
+    reg: Registry[type] = Registry("widget")
+    reg.register("alpha")(int)
+    with pytest.raises(UnknownNameError, match="unknown widget 'alpah'. Did you mean 'alpha'\\? Registered widgets: alpha"):
+        reg.get("alpah")
+    with pytest.raises(ValueError):  # also a ValueError, for callers that catch those
+        reg.get("zzz")
+
+
+def test_bad_or_duplicate_names() -> None:
+    reg: Registry[type] = Registry("widget")
+    reg.register("x")(int)
+    with pytest.raises(ValueError, match="already registered"):
+        reg.register("x")(float)
+    with pytest.raises(ValueError, match="alphanumeric"):
+        reg.register("a b")
+
+
+def test_entry_point_plugins_are_loaded(monkeypatch) -> None:
+    ep = importlib.metadata.EntryPoint(name="plugged", value="collections:OrderedDict", group="test.widgets")
+    real = importlib.metadata.entry_points
+
+    def fake(**kwargs):
+        return [ep] if kwargs.get("group") == "test.widgets" else real(**kwargs)
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", fake)
+    reg: Registry[type] = Registry("widget", group="test.widgets")
+    from collections import OrderedDict
+
+    assert reg.get("plugged") is OrderedDict
