@@ -1,11 +1,84 @@
-"""The modality registry: modalities are plugins that the core never imports by name.
+"""The modality interface and registry: modalities are plugins the core never imports by name.
 
-A modality registers itself with ``@MODALITIES.register("name")`` in a module named
-by the ``rqbench.modalities`` entry-point group (rqbench's own live in ``modalities/``).
+A modality registers itself with ``@MODALITIES.register("name")`` in a module named by the
+``rqbench.modalities`` entry-point group (rqbench's own live in ``modalities/``). It tells the
+trainer its datasets, its base views, where the generic augmentation applies (its channel
+layout), its backbone and its presets.
 """
 
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+from torch import Tensor, nn
+from torch.utils.data import Dataset
+
+from rqbench.augment.base import ChannelLayout
+from rqbench.preset import Preset
 from rqbench.registry import Registry
 
-MODALITIES: Registry[type] = Registry("modality", group="rqbench.modalities")
 
-__all__ = ["MODALITIES"]
+@dataclass(frozen=True)
+class Task:
+    """A labelled downstream task: ``train``/``test`` yield ``(x, label)`` pairs.
+
+    Args:
+        name: the dataset name written in result rows.
+        train, test: map-style datasets of ``(input, int label)``.
+        num_classes: number of classes.
+        metric: the metric name of the result rows (``top1``).
+    """
+
+    name: str
+    train: Dataset
+    test: Dataset
+    num_classes: int
+    metric: str = "top1"
+
+
+class Modality(ABC):
+    """A kind of data the harness can pretrain and evaluate on.
+
+    Subclasses set ``name``, ``layout`` (the channel axis of a batch at the channel
+    stage) and ``presets``, and implement the data, views and backbone factories.
+    """
+
+    name: ClassVar[str]
+    layout: ClassVar[ChannelLayout] = ChannelLayout()
+    presets: ClassVar[Mapping[str, Preset]]
+
+    def preset(self, name: str) -> Preset:
+        """The preset called ``name``; an unknown one is a ``ValueError`` listing the presets."""
+        try:
+            return self.presets[name]
+        except KeyError:
+            raise ValueError(f"modality {self.name!r} has no preset {name!r}; presets: {', '.join(sorted(self.presets))}") from None
+
+    @abstractmethod
+    def pretrain_dataset(self, preset: Preset) -> Dataset:
+        """Unlabelled pretraining samples (each item a tensor, or ``(tensor, label)`` whose label is ignored)."""
+
+    @abstractmethod
+    def tasks(self, preset: Preset) -> list[Task]:
+        """Downstream tasks the encoder is evaluated on."""
+
+    @abstractmethod
+    def backbone(self, preset: Preset) -> tuple[nn.Module, int]:
+        """A fresh backbone mapping a channel-stage batch to ``(B, feature_dim)``, and ``feature_dim``."""
+
+    def view(self, batch: Tensor, view_augs: nn.Module, generator: torch.Generator) -> Tensor:
+        """One random base view of a batch (before the channel stage); by default the spec's view stage."""
+        return view_augs(batch)
+
+    def eval_view(self, batch: Tensor) -> Tensor:
+        """The deterministic view used for evaluation (e.g. a centre crop); identity by default."""
+        return batch
+
+
+MODALITIES: Registry[type[Modality]] = Registry("modality", group="rqbench.modalities")
+
+__all__ = ["MODALITIES", "Modality", "Task"]

@@ -1,0 +1,57 @@
+"""A run's full configuration and its stable key (the run directory's name)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from rqbench.augment.spec import parse_spec
+from rqbench.preset import Preset
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that determines a run's result.
+
+    Args:
+        modality: registered modality name.
+        method: registered method name (``moco``, ``byol``...).
+        aug: augmentation spec; stored in canonical form.
+        preset: the resolved preset (overrides applied).
+        seed: the seed of every random source.
+        pretrain: ``False`` evaluates a randomly initialized encoder (the "scratch" row).
+    """
+
+    modality: str
+    method: str
+    aug: str
+    preset: Preset
+    seed: int = 0
+    pretrain: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "aug", str(parse_spec(self.aug)))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (the content of ``config.json``)."""
+        return {
+            "modality": self.modality,
+            "method": self.method,
+            "aug": self.aug,
+            "preset": self.preset.to_dict(),
+            "seed": self.seed,
+            "pretrain": self.pretrain,
+        }
+
+    @property
+    def key(self) -> str:
+        """A stable 16-hex-digit hash of :meth:`to_dict` (sorted-key JSON)."""
+        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    @property
+    def epochs(self) -> int:
+        """Pretraining epochs (0 for a scratch run)."""
+        return self.preset.epochs if self.pretrain else 0

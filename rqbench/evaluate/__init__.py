@@ -1,0 +1,37 @@
+"""Evaluation protocols on frozen or fine-tuned encoders.
+
+* :func:`extract_features` / :func:`standardize`: frozen features and train-statistics z-scoring;
+* :func:`linear_probe`: softmax classifier on frozen features (BYOL-A protocol, optional early stopping);
+* :func:`knn_accuracy`: weighted kNN (InstDisc / solo-learn, ``k=200``, ``T=0.1``);
+* :func:`label_fraction_indices`: seeded stratified label subsets (:data:`LABEL_FRACTIONS`);
+* :func:`part_miou`: ShapeNet-Part class/instance mIoU;
+* :func:`finetune`: end-to-end classification fine-tuning.
+"""
+
+from rqbench.evaluate.accuracy import top1_accuracy
+from rqbench.evaluate.features import extract_features, feature_stats, standardize
+from rqbench.evaluate.finetune import cosine_lr, finetune
+from rqbench.evaluate.fractions import LABEL_FRACTIONS, label_fraction_indices, per_class_count
+from rqbench.evaluate.knn import knn_accuracy, knn_predict, knn_scores
+from rqbench.evaluate.linear import ProbeResult, linear_probe
+from rqbench.evaluate.segmentation import SegmentationResult, part_miou, shape_iou
+
+__all__ = [
+    "LABEL_FRACTIONS",
+    "ProbeResult",
+    "SegmentationResult",
+    "cosine_lr",
+    "extract_features",
+    "feature_stats",
+    "finetune",
+    "knn_accuracy",
+    "knn_predict",
+    "knn_scores",
+    "label_fraction_indices",
+    "linear_probe",
+    "part_miou",
+    "per_class_count",
+    "shape_iou",
+    "standardize",
+    "top1_accuracy",
+]

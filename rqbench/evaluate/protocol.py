@@ -1,0 +1,97 @@
+"""Evaluate an encoder on every task of a modality with the preset's protocols."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.utils.data import DataLoader, Dataset, Subset
+
+from rqbench.evaluate.features import extract_features
+from rqbench.evaluate.finetune import finetune
+from rqbench.evaluate.fractions import label_fraction_indices
+from rqbench.evaluate.knn import knn_accuracy
+from rqbench.evaluate.linear import linear_probe
+from rqbench.modality import Modality, Task
+from rqbench.preset import Preset
+
+PROTOCOLS = ("linear", "knn", "finetune")
+
+
+def _batches(dataset: Dataset, modality: Modality, batch_size: int, shuffle: bool = False, seed: int = 0) -> Iterator[tuple[Tensor, Tensor]]:
+    gen = torch.Generator().manual_seed(seed)
+    for x, y in DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=gen):
+        yield modality.eval_view(x), torch.as_tensor(y)
+
+
+def _labels(dataset: Dataset) -> Tensor:
+    return torch.as_tensor([int(dataset[i][1]) for i in range(len(dataset))])  # type: ignore[arg-type]
+
+
+def evaluate_encoder(encoder: nn.Module, feature_dim: int, modality: Modality, preset: Preset, seed: int, device: torch.device) -> list[dict[str, Any]]:
+    """Rows ``{dataset, protocol, label_fraction, metric, value}`` for every task and protocol.
+
+    Linear probe: frozen, standardized features, one probe per label fraction (seeded,
+    stratified subset of the training labels). kNN: all training labels. Fine-tune: a
+    linear head on the encoder, trained end to end, per label fraction.
+    """
+    settings = preset.eval
+    unknown = sorted(set(settings.protocols) - set(PROTOCOLS))
+    if unknown:
+        raise ValueError(f"unknown evaluation protocol(s) {', '.join(unknown)}; known: {', '.join(PROTOCOLS)}")
+    rows: list[dict[str, Any]] = []
+    for task in modality.tasks(preset):
+        rows += _evaluate_task(encoder, feature_dim, modality, task, preset, seed, device)
+    return rows
+
+
+def _evaluate_task(encoder: nn.Module, feature_dim: int, modality: Modality, task: Task, preset: Preset, seed: int, device: torch.device) -> list[dict[str, Any]]:
+    settings = preset.eval
+    if len(task.train) == 0 or len(task.test) == 0:  # type: ignore[arg-type]
+        raise ValueError(f"task {task.name!r} has an empty train or test set")
+    rows: list[dict[str, Any]] = []
+
+    def row(protocol: str, fraction: float, value: float) -> None:
+        rows.append({"dataset": task.name, "protocol": protocol, "label_fraction": fraction, "metric": task.metric, "value": value})
+
+    needs_features = {"linear", "knn"} & set(settings.protocols)
+    if needs_features:
+        train_x, train_y = extract_features(encoder, _batches(task.train, modality, settings.batch_size), device)
+        test_x, test_y = extract_features(encoder, _batches(task.test, modality, settings.batch_size), device)
+    if "linear" in settings.protocols:
+        for fraction in settings.label_fractions:
+            idx = label_fraction_indices(train_y, fraction, seed)
+            result = linear_probe(
+                train_x[idx],
+                train_y[idx],
+                test_x,
+                test_y,
+                num_classes=task.num_classes,
+                epochs=settings.linear_epochs,
+                lr=settings.linear_lr,
+                weight_decay=settings.linear_weight_decay,
+                batch_size=settings.batch_size,
+                seed=seed,
+            )
+            row("linear", fraction, result.accuracy)
+    if "knn" in settings.protocols:
+        row("knn", 1.0, knn_accuracy(train_x, train_y, test_x, test_y, k=settings.knn_k, temperature=settings.knn_temperature))
+    if "finetune" in settings.protocols:
+        labels = _labels(task.train)
+        for fraction in settings.label_fractions:
+            subset = Subset(task.train, label_fraction_indices(labels, fraction, seed).tolist())
+            accuracy = finetune(
+                encoder,
+                nn.Linear(feature_dim, task.num_classes),
+                lambda epoch, s=subset: _batches(s, modality, settings.batch_size, shuffle=True, seed=seed * 1000 + epoch),
+                list(_batches(task.test, modality, settings.batch_size)),
+                epochs=settings.finetune_epochs,
+                lr=settings.finetune_lr,
+                weight_decay=settings.finetune_weight_decay,
+                device=device,
+                seed=seed,
+            )
+            row("finetune", fraction, accuracy)
+    return rows

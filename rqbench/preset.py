@@ -1,0 +1,110 @@
+"""Presets: every hyperparameter of a run at one scale (``quick`` for a CPU, ``paper`` for the paper's)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    """How a pretrained encoder is evaluated downstream.
+
+    Args:
+        protocols: any of ``"linear"``, ``"knn"``, ``"finetune"``.
+        label_fractions: fractions of the training labels for the linear probe (1.0 = all).
+        linear_epochs, linear_lr, linear_weight_decay: the linear probe on frozen standardized features.
+        knn_k, knn_temperature: weighted kNN (k = 200, T = 0.1 as InstDisc / solo-learn).
+        finetune_epochs, finetune_lr, finetune_weight_decay: end-to-end fine-tuning.
+        batch_size: batch size of feature extraction and fine-tuning.
+    """
+
+    protocols: tuple[str, ...] = ("linear", "knn")
+    label_fractions: tuple[float, ...] = (1.0,)
+    linear_epochs: int = 100
+    linear_lr: float = 1e-2
+    linear_weight_decay: float = 0.0
+    knn_k: int = 200
+    knn_temperature: float = 0.1
+    finetune_epochs: int = 10
+    finetune_lr: float = 1e-3
+    finetune_weight_decay: float = 1e-4
+    batch_size: int = 256
+
+
+@dataclass(frozen=True)
+class Preset:
+    """All hyperparameters of one scale of a modality.
+
+    Args:
+        name: ``"quick"``, ``"paper"``, ...
+        epochs: pretraining epochs.
+        batch_size: global batch size (split evenly over processes).
+        optimizer: a name in :data:`rqbench.train.optim.OPTIMIZERS` (``sgd``, ``adamw``, ``lars``).
+        lr: base learning rate; with ``lr_scaling`` the rate used is ``lr * batch_size / 256``.
+        weight_decay, momentum: optimizer settings (momentum for SGD / LARS).
+        warmup_epochs: linear warm-up before the schedule.
+        schedule: ``"cosine"`` (to 0) or ``"step"`` (divide by 10 at each of ``milestones`` epochs).
+        methods: per-method keyword arguments (projector sizes, temperature, momentum...).
+        backbone: keyword arguments of the modality's backbone factory.
+        data: modality-specific data settings (subset sizes, crop size...).
+        amp: mixed precision; ``None`` means on for CUDA (bf16 when supported), off on CPU.
+        sync_bn: convert BatchNorm to SyncBatchNorm under DDP on GPUs.
+        checkpoint_every: write a checkpoint every this many steps (and always at the end).
+        num_workers: data-loading worker processes.
+        eval: downstream evaluation settings.
+    """
+
+    name: str
+    epochs: int
+    batch_size: int
+    optimizer: str = "adamw"
+    lr: float = 1e-3
+    lr_scaling: bool = True
+    weight_decay: float = 0.0
+    momentum: float = 0.9
+    warmup_epochs: float = 0.0
+    schedule: str = "cosine"
+    milestones: tuple[int, ...] = ()
+    methods: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    backbone: Mapping[str, Any] = field(default_factory=dict)
+    data: Mapping[str, Any] = field(default_factory=dict)
+    amp: bool | None = None
+    sync_bn: bool = True
+    checkpoint_every: int = 100
+    num_workers: int = 0
+    eval: EvalSettings = field(default_factory=EvalSettings)
+
+    def __post_init__(self) -> None:
+        if self.epochs < 0 or self.batch_size < 1:
+            raise ValueError(f"preset {self.name!r}: epochs must be >= 0 and batch_size >= 1")
+        if self.schedule not in ("cosine", "step"):
+            raise ValueError(f"preset {self.name!r}: unknown schedule {self.schedule!r}; choose cosine or step")
+
+    def with_overrides(self, **overrides: Any) -> Preset:
+        """A copy with top-level fields replaced (``eval`` may be a dict of its fields)."""
+        names = {f.name for f in dataclasses.fields(self)}
+        unknown = sorted(set(overrides) - names)
+        if unknown:
+            raise ValueError(f"unknown preset field(s) {', '.join(unknown)}; preset fields are: {', '.join(sorted(names))}")
+        if isinstance(overrides.get("eval"), Mapping):
+            overrides["eval"] = dataclasses.replace(self.eval, **overrides["eval"])
+        return dataclasses.replace(self, **overrides)
+
+    def method_kwargs(self, method: str) -> dict[str, Any]:
+        """The keyword arguments this preset gives ``method`` (empty if none)."""
+        return dict(self.methods.get(method, {}))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of every field."""
+        return _jsonable(dataclasses.asdict(self))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in sorted(value.items())}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value

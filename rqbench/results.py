@@ -1,0 +1,121 @@
+"""The results store: one CSV of measurement rows, appended atomically, read strictly.
+
+Every row records what produced it (config, seed, commit, hardware, wall time) so a table
+cell can be traced to the runs behind it. A corrupt file is an error naming the line:
+rows are never silently dropped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import fcntl
+import io
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from rqbench.io import write_atomic
+
+COLUMNS: tuple[str, ...] = (
+    "modality",
+    "dataset",
+    "method",
+    "aug",
+    "backbone",
+    "preset",
+    "epochs",
+    "seed",
+    "protocol",
+    "label_fraction",
+    "metric",
+    "value",
+    "commit",
+    "hardware",
+    "wall_time_s",
+    "run_key",
+)
+NUMERIC = {"epochs": int, "seed": int, "label_fraction": float, "value": float, "wall_time_s": float}
+
+
+class ResultsCorruptError(ValueError):
+    """The results file cannot be read; the message names the file and line."""
+
+
+class ResultsStore:
+    """``results.csv`` under a results directory.
+
+    Args:
+        path: the CSV file (created on the first append).
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold an exclusive lock so concurrent runs do not lose each other's rows."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_suffix(self.path.suffix + ".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _read_rows(self) -> list[dict[str, Any]]:
+        if not self.path.exists():
+            return []
+        text = self.path.read_text()
+        reader = csv.reader(io.StringIO(text))
+        header = next(reader, None)
+        if header is None:
+            return []
+        if tuple(header) != COLUMNS:
+            raise ResultsCorruptError(f"{self.path}:1: header {header} differs from the expected columns {list(COLUMNS)}")
+        rows = []
+        for fields in reader:
+            line = reader.line_num
+            if not fields:
+                continue
+            if len(fields) != len(COLUMNS):
+                raise ResultsCorruptError(f"{self.path}:{line}: expected {len(COLUMNS)} fields, found {len(fields)}: {fields}")
+            row: dict[str, Any] = dict(zip(COLUMNS, fields))
+            for name, kind in NUMERIC.items():
+                try:
+                    row[name] = kind(row[name])
+                except ValueError:
+                    raise ResultsCorruptError(f"{self.path}:{line}: column {name!r} is not a number: {row[name]!r}") from None
+            if not math.isfinite(row["value"]):
+                raise ResultsCorruptError(f"{self.path}:{line}: value is {row['value']}")
+            rows.append(row)
+        return rows
+
+    def load(self) -> pd.DataFrame:
+        """All rows as a DataFrame with :data:`COLUMNS` (empty if there is no file)."""
+        return pd.DataFrame(self._read_rows(), columns=list(COLUMNS))
+
+    def append(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Add ``rows`` atomically; rows of a run key already present are replaced, not duplicated."""
+        new = [dict(r) for r in rows]
+        for row in new:
+            missing = [c for c in COLUMNS if c not in row]
+            if missing:
+                raise ValueError(f"result row lacks column(s) {', '.join(missing)}: {row}")
+        keys = {r["run_key"] for r in new}
+        with self._locked():
+            kept = [r for r in self._read_rows() if r["run_key"] not in keys]
+            buffer = io.StringIO()
+            writer = csv.writer(buffer, lineterminator="\n")
+            writer.writerow(COLUMNS)
+            for row in kept + new:
+                writer.writerow([row[c] for c in COLUMNS])
+            write_atomic(self.path, buffer.getvalue())
+
+    def rows_for(self, run_key: str) -> pd.DataFrame:
+        """The rows one run produced."""
+        df = self.load()
+        return df[df["run_key"] == run_key]

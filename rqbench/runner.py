@@ -1,0 +1,89 @@
+"""Run one config end to end: pretrain (or not), evaluate, store the rows; never run a finished run twice."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from rqbench.config import RunConfig
+from rqbench.evaluate.protocol import evaluate_encoder
+from rqbench.io import write_atomic
+from rqbench.modality import MODALITIES, Modality
+from rqbench.provenance import git_commit, hardware
+from rqbench.results import ResultsStore
+from rqbench.train.distributed import DistEnv, barrier
+from rqbench.train.loop import build_method, pretrain
+
+DONE = "done.json"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Where runs and results live: ``root/runs/<key>/`` and ``root/results.csv``."""
+
+    root: Path
+
+    def run_dir(self, cfg: RunConfig) -> Path:
+        return self.root / "runs" / cfg.key
+
+    @property
+    def store(self) -> ResultsStore:
+        return ResultsStore(self.root / "results.csv")
+
+    def is_done(self, cfg: RunConfig) -> bool:
+        """Whether ``cfg`` finished (its rows are in the store)."""
+        return (self.run_dir(cfg) / DONE).exists()
+
+
+def make_config(modality: str, method: str, aug: str, preset: str = "quick", seed: int = 0, pretrain: bool = True, **overrides: object) -> RunConfig:
+    """A :class:`RunConfig` from names: the modality's preset with ``overrides`` applied."""
+    instance = MODALITIES.get(modality)()
+    from rqbench.methods import METHODS
+
+    METHODS.get(method)  # unknown method: a clear error now, not after data loading
+    resolved = instance.preset(preset).with_overrides(**overrides) if overrides else instance.preset(preset)
+    return RunConfig(modality, method, aug, resolved, seed, pretrain)
+
+
+def run(cfg: RunConfig, workspace: Workspace, env: DistEnv = DistEnv(), *, resume: bool = True, progress: bool = True) -> pd.DataFrame:
+    """Pretrain and evaluate ``cfg`` unless it already finished; return its result rows."""
+    if workspace.is_done(cfg):
+        return workspace.store.rows_for(cfg.key)
+    modality: Modality = MODALITIES.get(cfg.modality)()
+    run_dir = workspace.run_dir(cfg)
+    if env.is_main:
+        write_atomic(run_dir / "config.json", json.dumps(cfg.to_dict(), indent=2, sort_keys=True))
+    barrier(env)
+    began = time.perf_counter()
+    if cfg.pretrain:
+        method = pretrain(cfg, modality, run_dir, env, resume=resume, progress=progress).method
+    else:
+        method = build_method(cfg, modality)  # seeded random initialization: the "scratch" row
+    rows = pd.DataFrame()
+    if env.is_main:
+        encoder = method.encoder
+        results = evaluate_encoder(encoder, method.feature_dim, modality, cfg.preset, cfg.seed, env.device)
+        wall = time.perf_counter() - began
+        provenance = {
+            "modality": cfg.modality,
+            "method": cfg.method if cfg.pretrain else "scratch",
+            "aug": cfg.aug if cfg.pretrain else "none",
+            "backbone": cfg.preset.backbone.get("name", type(encoder).__name__),
+            "preset": cfg.preset.name,
+            "epochs": cfg.epochs,
+            "seed": cfg.seed,
+            "commit": git_commit(),
+            "hardware": hardware(),
+            "wall_time_s": round(wall, 2),
+            "run_key": cfg.key,
+        }
+        full = [{**provenance, **r} for r in results]
+        workspace.store.append(full)
+        write_atomic(run_dir / DONE, json.dumps({"rows": len(full), "wall_time_s": wall, "commit": provenance["commit"]}))
+        rows = pd.DataFrame(full)
+    barrier(env)
+    return rows

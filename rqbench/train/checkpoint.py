@@ -1,0 +1,37 @@
+"""Checkpoints: written atomically, and refused when they belong to another config."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from rqbench.io import write_atomic
+
+
+class CheckpointMismatchError(ValueError):
+    """A checkpoint whose config key differs from the run's."""
+
+
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    """Write ``state`` (must hold ``config_key``) to ``path`` atomically."""
+    if "config_key" not in state:
+        raise ValueError("a checkpoint must record its config_key")
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    write_atomic(path, buffer.getvalue())
+
+
+def load_checkpoint(path: Path, config_key: str, map_location: torch.device | str = "cpu") -> dict[str, Any] | None:
+    """The checkpoint at ``path`` (``None`` if absent); a different ``config_key`` is an error."""
+    if not path.exists():
+        return None
+    state = torch.load(path, map_location=map_location, weights_only=False)
+    if state.get("config_key") != config_key:
+        raise CheckpointMismatchError(
+            f"checkpoint {path} was written by config {state.get('config_key')!r}, not {config_key!r}; "
+            "delete it or run the config it belongs to"
+        )
+    return state

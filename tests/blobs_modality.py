@@ -1,0 +1,66 @@
+"""A tiny modality for tests: Gaussian clusters laid out as (B, 4 channels, 8 positions).
+
+It exists so the trainer, evaluation, results store and tables can be tested end to end
+before (and independently of) the real modalities.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch.utils.data import Dataset, TensorDataset
+
+from rqbench.augment.base import ChannelLayout
+from rqbench.modality import MODALITIES, Modality, Task
+from rqbench.preset import EvalSettings, Preset
+
+CHANNELS, LENGTH, CLASSES = 4, 8, 4
+HEADS = {"proj_hidden": 64, "proj_dim": 16, "pred_hidden": 64}
+
+
+def make_blobs(n: int, seed: int) -> tuple[Tensor, Tensor]:
+    """``n`` samples of ``CLASSES`` Gaussian clusters (fixed centres), shaped (n, 4, 8)."""
+    centres = torch.randn(CLASSES, CHANNELS, LENGTH, generator=torch.Generator().manual_seed(1234)) * 2.0
+    gen = torch.Generator().manual_seed(seed)
+    labels = torch.arange(n) % CLASSES
+    x = centres[labels] + torch.randn(n, CHANNELS, LENGTH, generator=gen)
+    return x, labels
+
+
+class Blobs(Modality):
+    """Gaussian clusters (test modality)."""
+
+    name = "blobs"
+    layout = ChannelLayout(channel_dim=1, batch_dims=1)
+    presets = {
+        "quick": Preset(
+            name="quick",
+            epochs=2,
+            batch_size=32,
+            optimizer="adamw",
+            lr=2e-3,
+            lr_scaling=False,
+            methods={"moco": {**HEADS, "temperature": 0.2}, "byol": HEADS},
+            data={"n": 256, "noise": 0.3},
+            checkpoint_every=4,
+            eval=EvalSettings(protocols=("linear", "knn"), label_fractions=(0.1, 1.0), linear_epochs=30, knn_k=20, batch_size=64),
+        ),
+    }
+
+    def pretrain_dataset(self, preset: Preset) -> Dataset:
+        return TensorDataset(make_blobs(preset.data["n"], seed=0)[0])
+
+    def tasks(self, preset: Preset) -> list[Task]:
+        train, test = make_blobs(preset.data["n"], seed=0), make_blobs(128, seed=1)
+        return [Task("blobs", TensorDataset(*train), TensorDataset(*test), CLASSES)]
+
+    def backbone(self, preset: Preset) -> tuple[nn.Module, int]:
+        width = preset.backbone.get("width", 32)
+        return nn.Sequential(nn.Flatten(), nn.Linear(CHANNELS * LENGTH, 64), nn.ReLU(), nn.Linear(64, width)), width
+
+    def view(self, batch: Tensor, view_augs: nn.Module, generator: torch.Generator) -> Tensor:
+        noise = self.presets["quick"].data["noise"]
+        return view_augs(batch + noise * torch.randn(batch.shape, generator=generator)) if noise else view_augs(batch)
+
+
+MODALITIES.register("blobs")(Blobs)

@@ -1,0 +1,66 @@
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from rqbench.methods.schedule import cosine_momentum, ema_update
+
+
+def test_cosine_momentum_endpoints_and_midpoint():
+    assert cosine_momentum(0, 100, 0.99) == pytest.approx(0.99, abs=1e-15)
+    # cos(pi/2) = 0: m = 1 - (1 - 0.99) / 2
+    assert cosine_momentum(50, 100, 0.99) == pytest.approx(0.995, abs=1e-15)
+    assert cosine_momentum(100, 100, 0.99) == pytest.approx(1.0, abs=1e-15)
+
+
+def test_cosine_momentum_matches_formula_everywhere():
+    for t in (1, 13, 25, 77, 99):
+        expected = 1 - (1 + math.cos(math.pi * t / 100)) * (1 - 0.996) / 2
+        assert cosine_momentum(t, 100, 0.996) == pytest.approx(expected, abs=1e-15)
+    # monotone non-decreasing
+    ms = [cosine_momentum(t, 40, 0.9) for t in range(41)]
+    assert all(a <= b for a, b in zip(ms, ms[1:]))
+
+
+def test_cosine_momentum_saturates_past_the_end():
+    assert cosine_momentum(150, 100, 0.99) == 1.0
+
+
+@pytest.mark.parametrize("args", [(0, 0, 0.99), (-1, 10, 0.99), (0, 10, 1.5), (0, 10, -0.1)])
+def test_cosine_momentum_rejects_bad_arguments(args):
+    with pytest.raises(ValueError):
+        cosine_momentum(*args)
+
+
+def test_ema_update_is_exact_convex_combination():
+    torch.manual_seed(0)
+    online = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)).double()
+    target = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)).double()
+    target[1].running_mean.fill_(5.0)
+    with torch.no_grad():
+        for p in online.parameters():
+            p.copy_(torch.randn_like(p))
+        for p in target.parameters():
+            p.copy_(torch.randn_like(p))
+    before_t = [p.detach().clone() for p in target.parameters()]
+    before_o = [p.detach().clone() for p in online.parameters()]
+    m = 0.7
+    ema_update(target, online, m)
+    for p, pk, pq in zip(target.parameters(), before_t, before_o):
+        torch.testing.assert_close(p, m * pk + (1 - m) * pq, rtol=0, atol=1e-14)
+    for p, pq in zip(online.parameters(), before_o):
+        assert torch.equal(p, pq)  # online untouched
+    assert torch.equal(target[1].running_mean, torch.full((4,), 5.0, dtype=torch.float64))  # buffers untouched
+
+
+def test_ema_update_extremes_and_mismatch():
+    a, b = [torch.tensor([1.0, 2.0])], [torch.tensor([3.0, 5.0])]
+    ema_update(a, b, 1.0)
+    assert torch.equal(a[0], torch.tensor([1.0, 2.0]))
+    ema_update(a, b, 0.0)
+    assert torch.equal(a[0], torch.tensor([3.0, 5.0]))
+    with pytest.raises(ValueError):
+        ema_update([torch.zeros(2)], [torch.zeros(3)], 0.5)
+    with pytest.raises(ValueError):
+        ema_update([torch.zeros(2)], [], 0.5)
