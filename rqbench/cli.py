@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -20,12 +21,14 @@ console = Console()
 
 @app.command("list")
 def list_registered() -> None:
-    """Show the registered augmentations, methods and modalities, one line each."""
+    """Show the registered augmentations, methods, modalities and tables, one line each."""
     from rqbench.augment import AUGMENTATIONS
     from rqbench.methods import METHODS
     from rqbench.modality import MODALITIES
 
-    for title, registry in (("augmentations", AUGMENTATIONS), ("methods", METHODS), ("modalities", MODALITIES)):
+    from rqbench.tables import TABLES
+
+    for title, registry in (("augmentations", AUGMENTATIONS), ("methods", METHODS), ("modalities", MODALITIES), ("tables", TABLES)):
         table = Table(title=title, title_justify="left", show_header=True, header_style="bold")
         table.add_column("name", style="cyan", no_wrap=True)
         if registry is AUGMENTATIONS:
@@ -80,6 +83,126 @@ def demo(
     console.print(table)
     if info is not None:
         console.print(f"mixing: partner of sample 0 is {int(info.partner[0])}, weight {float(info.weight[0]):.3f}")
+
+
+def parse_overrides(items: list[str]) -> dict[str, object]:
+    """``["epochs=5", "eval={'knn_k': 50}"]`` -> ``{"epochs": 5, "eval": {"knn_k": 50}}`` (Python literals; bare words are strings)."""
+    import ast
+
+    out: dict[str, object] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"--set expects key=value, got {item!r}")
+        try:
+            out[key.strip()] = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            out[key.strip()] = value.strip()
+    return out
+
+
+@app.command("run")
+def run_command(
+    modality: str = typer.Argument(..., help="Registered modality (see `rqbench list`)."),
+    method: str = typer.Option("moco", help="Registered method: moco, byol, ..."),
+    aug: str = typer.Option("rq", help="Augmentation spec, e.g. 'rrc+rq(bins=8)'."),
+    preset: str = typer.Option("quick", help="Preset of the modality: quick (this CPU) or paper."),
+    seed: int = typer.Option(0, help="Seed of every random source."),
+    scratch: bool = typer.Option(False, "--scratch", help="Evaluate a randomly initialized encoder (no pretraining)."),
+    overrides: list[str] = typer.Option([], "--set", help="Override a preset field: --set epochs=5 (repeatable)."),
+    results: Path = typer.Option(Path("results"), help="Results directory (runs/ and results.csv)."),
+    device: str | None = typer.Option(None, help="cpu or cuda (default: cuda when available)."),
+    resume: bool = typer.Option(True, help="Continue from the run's checkpoint if one exists."),
+    progress: bool = typer.Option(True, help="Show a progress bar."),
+) -> None:
+    """Pretrain and evaluate one config, append its rows to the results (runs under torchrun too)."""
+    from rqbench.runner import Workspace, make_config, run
+    from rqbench.train.distributed import init_distributed
+
+    try:
+        cfg = make_config(modality, method, aug, preset, seed, not scratch, **parse_overrides(overrides))
+    except (ValueError, KeyError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    env = init_distributed(device)
+    workspace = Workspace(results)
+    if env.is_main:
+        status = "finished already: reusing its rows" if workspace.is_done(cfg) else f"run directory {workspace.run_dir(cfg)}"
+        console.print(f"[bold]{cfg.modality}[/bold] {cfg.method} aug={cfg.aug} preset={cfg.preset.name} seed={cfg.seed}: {status}")
+    rows = run(cfg, workspace, env, resume=resume, progress=progress)
+    if env.is_main and len(rows):
+        table = Table(title=f"results of run {cfg.key}", title_justify="left")
+        for col in ("dataset", "protocol", "label_fraction", "metric", "value"):
+            table.add_column(col)
+        for r in rows.itertuples():
+            table.add_row(str(r.dataset), str(r.protocol), f"{r.label_fraction:g}", str(r.metric), f"{r.value:.2f}")
+        console.print(table)
+
+
+@app.command("bench")
+def bench_command(
+    table: str = typer.Argument(..., help="Table to fill: table1, table3, table4, figure5, table6, table7, table9, table10."),
+    preset: str = typer.Option("quick", help="Preset of every run."),
+    seeds: int = typer.Option(3, min=1, help="Seeds per config (0..seeds-1)."),
+    results: Path = typer.Option(Path("results"), help="Results directory (runs/, results.csv, tables/)."),
+    device: str | None = typer.Option(None, help="cpu or cuda (default: cuda when available)."),
+    progress: bool = typer.Option(True, help="Show progress bars."),
+) -> None:
+    """Run every config a paper table needs that has not finished yet, then render the table."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from rqbench.runner import Workspace, make_config, run
+    from rqbench.tables import TABLES, runs_for
+    from rqbench.train.distributed import init_distributed
+
+    try:
+        spec = TABLES.get(table)
+        requests = runs_for(spec, seeds)
+        configs = [make_config(r.modality, r.method, r.aug, preset, r.seed, r.pretrain, **dict(r.overrides)) for r in requests]
+    except (ValueError, KeyError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    env = init_distributed(device)
+    workspace = Workspace(results)
+    todo = [c for c in configs if not workspace.is_done(c)]
+    if env.is_main:
+        console.print(f"{table}: {len(configs)} runs, {len(configs) - len(todo)} finished already, {len(todo)} to do")
+    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, disable=not (progress and env.is_main))
+    with bar:
+        task = bar.add_task(f"{table} runs", total=len(todo))
+        for cfg in todo:
+            run(cfg, workspace, env, progress=progress)
+            bar.advance(task)
+    if env.is_main:
+        _render(table, preset, results)
+
+
+def _render(table: str, preset: str, results: Path) -> None:
+    from rqbench.results import ResultsStore
+    from rqbench.tables import TABLES, plot_figure, render
+
+    spec = TABLES.get(table)
+    frame = ResultsStore(results / "results.csv").load()
+    rendered = render(spec, frame, preset)
+    written = rendered.write(results / "tables")
+    if spec.kind == "figure":
+        written["png"] = plot_figure(spec, frame, results / "tables" / f"{spec.name}_{preset}.png", preset=preset)
+    console.print(rendered.to_markdown(), markup=False, highlight=False, soft_wrap=True)
+    console.print(f"written: {', '.join(str(p) for p in written.values())}")
+
+
+@app.command("table")
+def table_command(
+    table: str = typer.Argument(..., help="Table to render (see `rqbench list`)."),
+    preset: str = typer.Option("quick", help="Preset whose results fill the table."),
+    results: Path = typer.Option(Path("results"), help="Results directory."),
+) -> None:
+    """Render a paper table from the results (Markdown, CSV, LaTeX; PNG for figures), the paper's numbers beside ours."""
+    try:
+        _render(table, preset, results)
+    except (ValueError, KeyError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
 
 
 def main() -> None:

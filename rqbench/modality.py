@@ -70,11 +70,11 @@ class Modality(ABC):
     def backbone(self, preset: Preset) -> tuple[nn.Module, int]:
         """A fresh backbone mapping a channel-stage batch to ``(B, feature_dim)``, and ``feature_dim``."""
 
-    def view(self, batch: Tensor, view_augs: nn.Module, generator: torch.Generator) -> Tensor:
+    def view(self, batch: Tensor, preset: Preset, view_augs: nn.Module, generator: torch.Generator) -> Tensor:
         """One random base view of a batch (before the channel stage); by default the spec's view stage."""
         return view_augs(batch)
 
-    def eval_view(self, batch: Tensor) -> Tensor:
+    def eval_view(self, batch: Tensor, preset: Preset) -> Tensor:
         """The deterministic view used for evaluation (e.g. a centre crop); identity by default."""
         return batch
 

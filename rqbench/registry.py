@@ -100,7 +100,8 @@ class Registry(Generic[T]):
         close = difflib.get_close_matches(name, self._entries, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         known = ", ".join(sorted(self._entries)) or "(none registered)"
-        return f"unknown {self.kind} {name!r}.{hint} Registered {self.kind}s: {known}"
+        plural = self.kind[:-1] + "ies" if self.kind.endswith("y") else self.kind + "s"
+        return f"unknown {self.kind} {name!r}.{hint} Registered {plural}: {known}"
 
     def entries(self) -> list[Entry[T]]:
         """All entries, sorted by name."""

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from rqbench.augment.spec import build_pipeline
 from rqbench.config import RunConfig
 from rqbench.evaluate.protocol import evaluate_encoder
 from rqbench.io import write_atomic
@@ -16,7 +17,8 @@ from rqbench.modality import MODALITIES, Modality
 from rqbench.provenance import git_commit, hardware
 from rqbench.results import ResultsStore
 from rqbench.train.distributed import DistEnv, barrier
-from rqbench.train.loop import build_method, pretrain
+from rqbench.train.loop import pretrain
+from rqbench.train.seed import seed_everything
 
 DONE = "done.json"
 
@@ -44,7 +46,11 @@ def make_config(modality: str, method: str, aug: str, preset: str = "quick", see
     instance = MODALITIES.get(modality)()
     from rqbench.methods import METHODS
 
-    METHODS.get(method)  # unknown method: a clear error now, not after data loading
+    if pretrain:
+        METHODS.get(method)  # unknown method: a clear error now, not after data loading
+        build_pipeline(aug, layout=instance.layout, modality=modality)  # so are bad augmentation specs
+    else:
+        method, aug = "scratch", "none"  # one random-init run per seed serves every table
     resolved = instance.preset(preset).with_overrides(**overrides) if overrides else instance.preset(preset)
     return RunConfig(modality, method, aug, resolved, seed, pretrain)
 
@@ -61,17 +67,19 @@ def run(cfg: RunConfig, workspace: Workspace, env: DistEnv = DistEnv(), *, resum
     began = time.perf_counter()
     if cfg.pretrain:
         method = pretrain(cfg, modality, run_dir, env, resume=resume, progress=progress).method
+        encoder, feature_dim = method.encoder, method.feature_dim
     else:
-        method = build_method(cfg, modality)  # seeded random initialization: the "scratch" row
+        seed_everything(cfg.seed)  # seeded random initialization: the "scratch" row
+        encoder, feature_dim = modality.backbone(cfg.preset)
+        encoder = encoder.to(env.device)
     rows = pd.DataFrame()
     if env.is_main:
-        encoder = method.encoder
-        results = evaluate_encoder(encoder, method.feature_dim, modality, cfg.preset, cfg.seed, env.device)
+        results = evaluate_encoder(encoder, feature_dim, modality, cfg.preset, cfg.seed, env.device)
         wall = time.perf_counter() - began
         provenance = {
             "modality": cfg.modality,
-            "method": cfg.method if cfg.pretrain else "scratch",
-            "aug": cfg.aug if cfg.pretrain else "none",
+            "method": cfg.method,
+            "aug": cfg.aug,
             "backbone": cfg.preset.backbone.get("name", type(encoder).__name__),
             "preset": cfg.preset.name,
             "epochs": cfg.epochs,

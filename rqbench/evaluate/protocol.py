@@ -20,10 +20,10 @@ from rqbench.preset import Preset
 PROTOCOLS = ("linear", "knn", "finetune")
 
 
-def _batches(dataset: Dataset, modality: Modality, batch_size: int, shuffle: bool = False, seed: int = 0) -> Iterator[tuple[Tensor, Tensor]]:
+def _batches(dataset: Dataset, modality: Modality, preset: Preset, shuffle: bool = False, seed: int = 0) -> Iterator[tuple[Tensor, Tensor]]:
     gen = torch.Generator().manual_seed(seed)
-    for x, y in DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=gen):
-        yield modality.eval_view(x), torch.as_tensor(y)
+    for x, y in DataLoader(dataset, batch_size=preset.eval.batch_size, shuffle=shuffle, generator=gen):
+        yield modality.eval_view(x, preset), torch.as_tensor(y)
 
 
 def _labels(dataset: Dataset) -> Tensor:
@@ -58,8 +58,8 @@ def _evaluate_task(encoder: nn.Module, feature_dim: int, modality: Modality, tas
 
     needs_features = {"linear", "knn"} & set(settings.protocols)
     if needs_features:
-        train_x, train_y = extract_features(encoder, _batches(task.train, modality, settings.batch_size), device)
-        test_x, test_y = extract_features(encoder, _batches(task.test, modality, settings.batch_size), device)
+        train_x, train_y = extract_features(encoder, _batches(task.train, modality, preset), device)
+        test_x, test_y = extract_features(encoder, _batches(task.test, modality, preset), device)
     if "linear" in settings.protocols:
         for fraction in settings.label_fractions:
             idx = label_fraction_indices(train_y, fraction, seed)
@@ -85,8 +85,8 @@ def _evaluate_task(encoder: nn.Module, feature_dim: int, modality: Modality, tas
             accuracy = finetune(
                 encoder,
                 nn.Linear(feature_dim, task.num_classes),
-                lambda epoch, s=subset: _batches(s, modality, settings.batch_size, shuffle=True, seed=seed * 1000 + epoch),
-                list(_batches(task.test, modality, settings.batch_size)),
+                lambda epoch, s=subset: _batches(s, modality, preset, shuffle=True, seed=seed * 1000 + epoch),
+                list(_batches(task.test, modality, preset)),
                 epochs=settings.finetune_epochs,
                 lr=settings.finetune_lr,
                 weight_decay=settings.finetune_weight_decay,

@@ -33,6 +33,7 @@ class BYOL(Method):
         pred_hidden: predictor hidden width.
         momentum: base target decay ``tau_base``.
         fixed_momentum: keep ``tau = tau_base`` (BYOL-A) instead of the cosine schedule.
+        head_batch_norm: BatchNorm in the heads (off only for CPU multi-process equivalence checks).
     """
 
     def __init__(
@@ -44,14 +45,15 @@ class BYOL(Method):
         pred_hidden: int = 4096,
         momentum: float = 0.99,
         fixed_momentum: bool = False,
+        head_batch_norm: bool = True,
     ) -> None:
         super().__init__(backbone, feature_dim)
         if not 0.0 <= momentum <= 1.0:
             raise ValueError(f"momentum must lie in [0, 1], got {momentum!r}")
         self.momentum = float(momentum)
         self.fixed_momentum = bool(fixed_momentum)
-        self.projector_config = HeadConfig(2, proj_hidden, proj_dim, last_bn=False, bias=True)
-        self.predictor_config = HeadConfig(2, pred_hidden, proj_dim, last_bn=False, bias=True)
+        self.projector_config = HeadConfig(2, proj_hidden, proj_dim, last_bn=False, bias=True, batch_norm=head_batch_norm)
+        self.predictor_config = HeadConfig(2, pred_hidden, proj_dim, last_bn=False, bias=True, batch_norm=head_batch_norm)
         self.projector = self.projector_config.build(feature_dim)
         self.predictor = self.predictor_config.build(proj_dim)
         self.target_backbone = frozen_copy(self.backbone)

@@ -37,6 +37,7 @@ class MoCoV3(Method):
         pred_layers, pred_hidden, pred_last_bn: predictor shape (output ``proj_dim``).
         momentum: base momentum ``m0`` of the cosine schedule.
         fixed_momentum: keep ``m = m0`` instead of the schedule.
+        head_batch_norm: BatchNorm in the heads (off only for CPU multi-process equivalence checks).
     """
 
     PRESETS: ClassVar[dict[str, dict[str, object]]] = {
@@ -59,6 +60,7 @@ class MoCoV3(Method):
         pred_layers: int = 2,
         proj_last_bn: bool = True,
         fixed_momentum: bool = False,
+        head_batch_norm: bool = True,
     ) -> None:
         super().__init__(backbone, feature_dim)
         if not temperature > 0:
@@ -68,8 +70,8 @@ class MoCoV3(Method):
         self.temperature = float(temperature)
         self.momentum = float(momentum)
         self.fixed_momentum = bool(fixed_momentum)
-        self.projector_config = HeadConfig(proj_layers, proj_hidden, proj_dim, last_bn=proj_last_bn, bias=False)
-        self.predictor_config = HeadConfig(pred_layers, pred_hidden, proj_dim, last_bn=pred_last_bn, bias=False)
+        self.projector_config = HeadConfig(proj_layers, proj_hidden, proj_dim, last_bn=proj_last_bn, bias=False, batch_norm=head_batch_norm)
+        self.predictor_config = HeadConfig(pred_layers, pred_hidden, proj_dim, last_bn=pred_last_bn, bias=False, batch_norm=head_batch_norm)
         self.projector = self.projector_config.build(feature_dim)
         self.predictor = self.predictor_config.build(proj_dim)
         self.momentum_backbone = frozen_copy(self.backbone)

@@ -197,6 +197,8 @@ def pretrain(
                 },
             )
 
+    if env.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
     log = MetricsLog(run_dir / METRICS, start) if env.is_main else None
     bar = TrainProgress(total_steps, start, enabled=progress and env.is_main, description=f"{cfg.modality} {cfg.method} {cfg.aug}")
     method.train()
@@ -208,7 +210,7 @@ def pretrain(
                 tick = time.perf_counter()
                 local = indices[env.rank * local_batch : (env.rank + 1) * local_batch]
                 batch = collate(dataset, local)
-                views = [modality.view(batch, pipeline.view, aug_gen).to(env.device, non_blocking=True) for _ in range(2)]
+                views = [modality.view(batch, preset, pipeline.view, aug_gen).to(env.device, non_blocking=True) for _ in range(2)]
                 for group in optimizer.param_groups:
                     group["lr"] = lr = learning_rate(cfg, step, total_steps, per_epoch)
                 momentum = method.momentum_update(step, total_steps)
@@ -234,7 +236,7 @@ def pretrain(
                 record = {
                     "step": step,
                     "epoch": epoch,
-                    "loss": loss.item(),
+                    "loss": _global_mean(loss.detach(), env),
                     "lr": lr,
                     "momentum": momentum,
                     "samples_per_s": preset.batch_size / max(seconds, 1e-9),
@@ -252,6 +254,17 @@ def pretrain(
         if log is not None:
             log.close()
     return TrainResult(method, stop, time.perf_counter() - began, start)
+
+
+def _global_mean(value: Tensor, env: DistEnv) -> float:
+    """The mean of a scalar over all processes (the loss of the whole global batch)."""
+    if env.distributed:
+        import torch.distributed as dist
+
+        value = value.clone()
+        dist.all_reduce(value)
+        value /= env.world_size
+    return value.item()
 
 
 def _gather_states(env: DistEnv, gen_state: Tensor, rng: dict[str, Any]) -> tuple[list[Tensor], list[dict[str, Any]]]:

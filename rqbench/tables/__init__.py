@@ -1,0 +1,70 @@
+"""Paper tables: the published numbers as data, declarative table specs, and rendering.
+
+* :mod:`~rqbench.tables.paper_numbers`: every number of Tables 1-10 (and what Figure 5's
+  text states), keyed by ``(table, row, column)``;
+* :mod:`~rqbench.tables.spec`: :class:`TableSpec` / :class:`RowSpec` / :class:`ColumnSpec`,
+  :func:`runs_for` (the runs a table needs) and :func:`evals_for`;
+* :mod:`~rqbench.tables.paper_tables`: the paper's tables, registered in :data:`TABLES`;
+* :mod:`~rqbench.tables.render`: :func:`render` (Markdown / CSV / LaTeX) and :func:`plot_figure`.
+
+Example::
+
+    from rqbench.tables import TABLES, render, runs_for
+    table = TABLES.get("table1")
+    runs = runs_for(table, seeds=3)            # what `rqbench bench table1` runs
+    print(render(table, results, "quick").to_markdown())
+"""
+
+from rqbench.io import write_atomic
+from rqbench.tables.paper_numbers import PAPER_NUMBERS, PAPER_TABLES, PaperTable, PaperValue, paper_table, paper_value
+from rqbench.tables.registry import TABLES, get_table, register_table
+from rqbench.tables.render import CSV_COLUMNS, MISSING, RenderedTable, default_caption, plot_figure, render
+from rqbench.tables.spec import (
+    NO_AUG,
+    PROTOCOLS,
+    RESULT_COLUMNS,
+    SCRATCH_METHOD,
+    CellSpec,
+    ColumnSpec,
+    EvalRequest,
+    RowSpec,
+    RunTemplate,
+    RunRequest,
+    TableSpec,
+    canonical_aug,
+    evals_for,
+    runs_for,
+)
+
+__all__ = [
+    "CSV_COLUMNS",
+    "MISSING",
+    "NO_AUG",
+    "PAPER_NUMBERS",
+    "PAPER_TABLES",
+    "PROTOCOLS",
+    "RESULT_COLUMNS",
+    "SCRATCH_METHOD",
+    "TABLES",
+    "CellSpec",
+    "ColumnSpec",
+    "EvalRequest",
+    "PaperTable",
+    "PaperValue",
+    "RenderedTable",
+    "RowSpec",
+    "RunTemplate",
+    "RunRequest",
+    "TableSpec",
+    "canonical_aug",
+    "default_caption",
+    "evals_for",
+    "get_table",
+    "paper_table",
+    "paper_value",
+    "plot_figure",
+    "register_table",
+    "render",
+    "runs_for",
+    "write_atomic",
+]

@@ -1,0 +1,296 @@
+"""The paper's tables as :class:`~rqbench.tables.spec.TableSpec` s, registered in ``TABLES``.
+
+Quick-scale linear probes saturate (DESIGN section 6), so every table that rqbench runs has
+a random-init ("scratch") row, and every image table reports kNN top-1 and a 1 %-label
+linear probe beside the paper's metric (full linear probe top-1); those extra columns
+have no paper number.
+
+Names that the modality plugins decide (dataset names, base views, DABS domains) are
+*placeholders*, each defined once per table in the ``_T*`` constants right above it.
+"""
+
+from __future__ import annotations
+
+from rqbench.tables.registry import register_table
+from rqbench.tables.spec import NO_AUG, ColumnSpec, RowSpec, TableSpec
+
+
+def _join(*terms: str) -> str:
+    """Join spec terms with '+', dropping empty / 'none' terms (``_join("none", "dacl") == "dacl"``)."""
+    kept = [t for t in terms if t and t.strip().lower() != NO_AUG]
+    return "+".join(kept) or NO_AUG
+
+
+def _scratch(label: str = "scratch (random init)", paper_row: str | None = None, protocol: str | None = None) -> RowSpec:
+    return RowSpec(label, paper_row, pretrain=False, protocol=protocol)
+
+
+def _image_columns(method: str | None = None, paper_column: str | None = None, prefix: str = "") -> tuple[ColumnSpec, ...]:
+    """The paper's metric (full linear probe top-1) and our two quick-scale extras."""
+    return (
+        ColumnSpec(f"{prefix}linear top1", paper_column, protocol="linear", dataset=_IMAGE_DATASET, method=method),
+        ColumnSpec(f"{prefix}kNN top1", None, protocol="knn", dataset=_IMAGE_DATASET, method=method),
+        ColumnSpec(f"{prefix}1% linear top1", None, protocol="linear", label_fraction=0.01, dataset=_IMAGE_DATASET, method=method),
+    )
+
+
+def _both_methods() -> tuple[ColumnSpec, ...]:
+    return _image_columns("moco", "MoCo-v3", "MoCo-v3 ") + _image_columns("byol", "BYOL", "BYOL ")
+
+
+# ---------------------------------------------------------------- images (Tables 1-5, Figure 5)
+# None: the images modality's one evaluation dataset for the preset (Fashion-MNIST quick, ImageNet paper).
+_IMAGE_DATASET: str | None = None
+_CR = NO_AUG  # center crop = the un-augmented view of the images modality (DESIGN section 3)
+_RRC = "rrc"  # placeholder term names until the images modality registers its views
+_CJ = "cj"
+_FULL = "full"
+_RQ8 = "rq(bins=8)"
+
+TABLE1 = register_table(
+    TableSpec(
+        name="table1",
+        title="Table 1: randomizing bins and reproduction values (MoCo-v3, RRC + quantization, 8 bins)",
+        modality="images",
+        row_header="augmentation",
+        rows=(
+            _scratch(),
+            RowSpec("baseline (RRC)", "baseline", "moco", _RRC),
+            RowSpec("+ RQ, fixed uniform", "+ quantize, fixed uniform", "moco", "rrc+rq(bins=8,spacing=uniform,values=midpoint)"),
+            RowSpec("+ RQ, random values", "+ quantize, random values", "moco", "rrc+rq(bins=8,spacing=uniform)"),
+            RowSpec("+ RQ, random bins", "+ quantize, random bins", "moco", "rrc+rq(bins=8,values=midpoint)"),
+            RowSpec("+ RQ, random bins + values", "+ quantize, random bins + values", "moco", _join(_RRC, _RQ8)),
+        ),
+        columns=_image_columns(paper_column="top1 acc"),
+    )
+)
+
+TABLE2 = register_table(
+    TableSpec(
+        name="table2",
+        title="Table 2: longer pretraining, RRC + RQ (paper only)",
+        modality="images",
+        row_header="method",
+        rows=(RowSpec("MoCo-v3", "MoCo-v3"), RowSpec("BYOL", "BYOL")),
+        columns=tuple(ColumnSpec(c, c, protocol="linear") for c in ("100-ep", "300-ep", "800-ep")),
+        notes=("Paper only: rqbench does not run the 300- and 800-epoch schedules.",),
+    )
+)
+
+_T3_ROWS = (
+    ("CR", "CR", _CR),
+    ("CR + DACL", "CR + DACL", _join(_CR, "dacl")),
+    ("CR + i-Mix", "CR + i-Mix", _join(_CR, "imix")),
+    ("CR + SSQL", "CR + SSQL", None),  # paper only: SSQL is not implemented
+    ("CR + RQ", "CR + Ours", _join(_CR, _RQ8)),
+    ("RRC", "RRC", _RRC),
+    ("RRC + DACL", "RRC + DACL", _join(_RRC, "dacl")),
+    ("RRC + i-Mix", "RRC + i-Mix", _join(_RRC, "imix")),
+    ("RRC + SSQL", "RRC + SSQL", None),
+    ("RRC + RQ", "RRC + Ours", _join(_RRC, _RQ8)),
+)
+
+TABLE3 = register_table(
+    TableSpec(
+        name="table3",
+        title="Table 3: domain-agnostic augmentations under center crop (CR) and random resized crop (RRC)",
+        modality="images",
+        row_header="augmentation",
+        # The method is chosen by the column: every aug row runs with MoCo-v3 and with BYOL.
+        rows=(_scratch(),) + tuple(RowSpec(label, paper, aug=aug) for label, paper, aug in _T3_ROWS),
+        columns=_both_methods(),
+        notes=("SSQL rows are paper only (not implemented in rqbench).",),
+    )
+)
+
+TABLE4 = register_table(
+    TableSpec(
+        name="table4",
+        title="Table 4: comparison with image-specific augmentations",
+        modality="images",
+        row_header="augmentation",
+        rows=(
+            _scratch(),
+            RowSpec("RQ", "Ours", aug=_RQ8),
+            RowSpec("RRC", "RRC", aug=_RRC),
+            RowSpec("RRC + CJ", "RRC + CJ", aug=_join(_RRC, _CJ)),
+            RowSpec("RRC + RQ", "RRC + Ours", aug=_join(_RRC, _RQ8)),
+            RowSpec("Full", "Full", aug=_FULL),
+        ),
+        columns=_both_methods(),
+    )
+)
+
+_F5_BINS = (1, 2, 3, 5, 8, 10, 15, 20, 30)
+
+FIGURE5 = register_table(
+    TableSpec(
+        name="figure5",
+        title="Figure 5: accuracy against the number of quantization bins (MoCo-v3, RRC + RQ)",
+        modality="images",
+        kind="figure",
+        row_header="bins",
+        x_label="number of quantization bins",
+        y_label="top-1 accuracy (%)",
+        rows=(_scratch(),) + tuple(RowSpec(f"bins={n}", str(n), "moco", _join(_RRC, f"rq(bins={n})"), x=n) for n in _F5_BINS),
+        columns=_image_columns(paper_column="top1"),
+    )
+)
+
+TABLE5 = register_table(
+    TableSpec(
+        name="table5",
+        title="Table 5: comparison with MSF w/w, a weakly-augmented baseline (paper only)",
+        modality="images",
+        row_header="method",
+        rows=(RowSpec("MSF w/w", "MSF w/w"), RowSpec("Ours (100 ep)", "Ours (100 ep)"), RowSpec("Ours (300 ep)", "Ours (300 ep)")),
+        columns=(ColumnSpec("Backbone", "Backbone"), ColumnSpec("Epochs", "Epochs"), ColumnSpec("Top1 accuracy", "Top1 accuracy", protocol="linear")),
+        notes=("Paper only.",),
+    )
+)
+
+# ---------------------------------------------------------------- point clouds (Tables 6, 7)
+# Placeholders until the points modality lands: change the names here only.
+_T6_DATASET = "modelnet40"  # placeholder: shape classification dataset
+_T7_DATASET = "shapenet_part"  # placeholder: part segmentation dataset
+_POINTS_BASE = NO_AUG  # placeholder: MID-Net's base augs are the points modality's default view
+_POINTS_RQ = _join(_POINTS_BASE, "rq(bins=30)")
+_POINTS_METHOD = "midnet"
+
+
+def _points_rows(protocol_lin: str, protocol_ft: str, paper_only: RowSpec, scratch_ft_paper: str | None) -> tuple[RowSpec, ...]:
+    return (
+        paper_only,
+        _scratch("Scratch (lin)", None, protocol_lin),
+        RowSpec("MID-Net (lin)", "MID-FC (lin)", _POINTS_METHOD, _POINTS_BASE, protocol=protocol_lin),
+        RowSpec("MID-Net + RQ (lin)", "Ours (lin)", _POINTS_METHOD, _POINTS_RQ, protocol=protocol_lin),
+        _scratch("Scratch (ft)", scratch_ft_paper, protocol_ft),
+        RowSpec("MID-Net (ft)", "MID-FC (ft)", _POINTS_METHOD, _POINTS_BASE, protocol=protocol_ft),
+        RowSpec("MID-Net + RQ (ft)", "Ours (ft)", _POINTS_METHOD, _POINTS_RQ, protocol=protocol_ft),
+    )
+
+
+_T6_FRACTIONS = ((0.01, "1%"), (0.02, "2%"), (0.05, "5%"), (0.1, "10%"), (0.2, "20%"), (1.0, "100%"))
+
+TABLE6 = register_table(
+    TableSpec(
+        name="table6",
+        title="Table 6: shape classification with limited labels (linear probe and fine-tuning)",
+        modality="points",
+        row_header="method",
+        rows=_points_rows("linear", "finetune", RowSpec("FoldingNet (lin)", "FoldingNet (lin)"), "Scratch"),
+        columns=tuple(ColumnSpec(lab, lab, metric="top1", label_fraction=f, dataset=_T6_DATASET) for f, lab in _T6_FRACTIONS),
+        notes=("FoldingNet is paper only. The paper's Scratch row is supervised training from random init (our Scratch (ft)).",),
+    )
+)
+
+_T7_FRACTIONS = ((0.01, "1%"), (0.05, "5%"), (1.0, "100%"))
+
+TABLE7 = register_table(
+    TableSpec(
+        name="table7",
+        title="Table 7: part segmentation with limited labels (class and instance mIoU)",
+        modality="points",
+        row_header="method",
+        rows=_points_rows("linear_seg", "finetune_seg", RowSpec("Multi-Task (lin)", "Multi-Task (lin)"), None),
+        columns=tuple(
+            ColumnSpec(f"{name} {lab}", f"{name} {lab}", metric=metric, label_fraction=f, dataset=_T7_DATASET)
+            for name, metric in (("C.mIoU", "c_miou"), ("I.mIoU", "i_miou"))
+            for f, lab in _T7_FRACTIONS
+        ),
+        notes=("Multi-Task is paper only; the paper has no Scratch rows here.",),
+    )
+)
+
+# ---------------------------------------------------------------- audio (Tables 8, 9)
+TABLE8 = register_table(
+    TableSpec(
+        name="table8",
+        title="Table 8: the downstream audio datasets (paper only)",
+        modality="audio",
+        row_header="dataset",
+        rows=tuple(
+            RowSpec(r, r)
+            for r in (
+                "NSynth (NS)", "UrbanSound8K (US8K)", "VoxCeleb1 (VC1)", "VoxForge (VF)",
+                "Speech Commands V2 (SPCV2)", "Speech Commands V2 (SPCV2/12)",
+            )
+        ),  # fmt: skip
+        columns=tuple(ColumnSpec(c, c) for c in ("Task", "#Classes", "Data size", "Avg duration (s)")),
+        notes=("A dataset description: paper only.",),
+    )
+)
+
+# (our column label, paper column, our dataset name). Placeholders: the audio modality finalizes
+# the dataset names (offline it has instrument notes, spoken words and language ID; drop or
+# rename tuples here, and the Average follows).
+_T9_TASKS = (
+    ("NS", "NS", "nsynth"),
+    ("US8K", "US8K", "us8k"),
+    ("VC1", "VC1", "voxceleb1"),
+    ("VF", "VF", "voxforge"),
+    ("SPCV2/12", "SPCV2/12", "spcv2_12"),
+    ("SPCV2", "SPCV2", "spcv2"),
+)
+_AUDIO_BASE = "rrc"  # placeholder: BYOL-A's random resized crop on log-mel
+_AUDIO_METHOD = "byol"
+
+TABLE9 = register_table(
+    TableSpec(
+        name="table9",
+        title="Table 9: audio, linear evaluation on downstream tasks (BYOL, RQ with 5 bins replacing mixup)",
+        modality="audio",
+        row_header="method",
+        rows=(
+            RowSpec("TRILL", "TRILL"),
+            RowSpec("COLA", "COLA"),
+            RowSpec("OpenL3", "OpenL3"),
+            RowSpec("COALA", "COALA"),
+            RowSpec("COLA (2nd row)", "COLA (2nd row)"),
+            _scratch(),
+            RowSpec("RRC only", None, _AUDIO_METHOD, _AUDIO_BASE),
+            RowSpec("BYOL-A (RRC + mixup)", "BYOL-A", _AUDIO_METHOD, _join(_AUDIO_BASE, "byola-mixup")),
+            RowSpec("RRC + DACL", None, _AUDIO_METHOD, _join(_AUDIO_BASE, "dacl")),
+            RowSpec("RRC + RQ (bins=5)", "Ours", _AUDIO_METHOD, _join(_AUDIO_BASE, "rq(bins=5)")),
+        ),
+        columns=tuple(ColumnSpec(lab, paper, protocol="linear", dataset=ds) for lab, paper, ds in _T9_TASKS)
+        + (ColumnSpec("Average", "Average", average_of=tuple(lab for lab, _, _ in _T9_TASKS)),),
+        notes=("TRILL, COLA, OpenL3 and COALA are paper only. Our Average is over our task columns.",),
+    )
+)
+
+# ---------------------------------------------------------------- DABS (Table 10)
+# (column label = paper column, our evaluation dataset, the domain override of its pretraining run).
+# Placeholders: the dabs modality finalizes dataset and domain names (and per-domain metrics).
+_T10_DOMAINS = (
+    ("Natural Images", "fashion_mnist", "natural_images"),
+    ("Text", "newsgroups20", "text"),
+    ("Speech", "spoken_words", "speech"),
+    ("Sensors", "sensors", "sensors"),
+    ("Chest x-rays", "medical", "chest_xrays"),
+    ("Images & Text", "captioned_stamps", "images_text"),
+)
+_DABS_METHOD = "moco"
+
+TABLE10 = register_table(
+    TableSpec(
+        name="table10",
+        title="Table 10: DABS, linear evaluation per domain (Transformer, e-Mix vs. RQ on token embeddings)",
+        modality="dabs",
+        row_header="method",
+        rows=(
+            _scratch("Scratch", "Scratch"),
+            RowSpec("e-Mix", "e-Mix", _DABS_METHOD, "emix"),
+            RowSpec("RQ", "Ours", _DABS_METHOD, "rq"),
+        ),
+        # Each domain is pretrained separately: the column adds its domain to the run config.
+        columns=tuple(
+            ColumnSpec(lab, lab, protocol="linear", dataset=ds, overrides=(("domain", dom),)) for lab, ds, dom in _T10_DOMAINS
+        )
+        + (ColumnSpec("Average", "Average", average_of=tuple(lab for lab, _, _ in _T10_DOMAINS)),),
+        notes=("The paper averages several in-domain datasets per domain; rqbench evaluates one dataset per domain.",),
+    )
+)
+
+ALL_TABLES = (TABLE1, TABLE2, TABLE3, TABLE4, FIGURE5, TABLE5, TABLE6, TABLE7, TABLE8, TABLE9, TABLE10)
+"""Every built-in table, in the paper's order."""

@@ -1,0 +1,45 @@
+"""Run configs: canonical specs, stable keys, presets with overrides."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from blobs_modality import Blobs
+
+from rqbench.config import RunConfig
+from rqbench.preset import Preset
+
+
+def test_key_is_stable_and_canonical() -> None:
+    preset = Blobs.presets["quick"]
+    a = RunConfig("blobs", "moco", "rq( p=0.5, bins=8 )", preset, 0)
+    b = RunConfig("blobs", "moco", "rq(bins=8,p=0.5)", preset, 0)
+    assert a.aug == "rq(bins=8,p=0.5)" and a.key == b.key and len(a.key) == 16
+    assert RunConfig("blobs", "moco", "rq(bins=8,p=0.5)", preset, 1).key != a.key
+    assert RunConfig("blobs", "moco", "rq(bins=8,p=0.5)", preset.with_overrides(epochs=3), 0).key != a.key
+
+
+
+def test_key_is_the_same_in_another_process() -> None:
+    """The key hashes the sorted JSON config, not Python's salted hash(): any process agrees."""
+    code = "from rqbench.config import RunConfig; from rqbench.preset import Preset; print(RunConfig('m', 'moco', 'rq', Preset('p', epochs=1, batch_size=2), 3).key)"
+    keys = {
+        subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": seed}, capture_output=True, text=True, check=True).stdout.strip()
+        for seed in ("1", "2")
+    }
+    assert keys == {RunConfig("m", "moco", "rq", Preset("p", epochs=1, batch_size=2), 3).key}
+
+
+def test_preset_overrides_and_errors() -> None:
+    preset = Blobs.presets["quick"]
+    changed = preset.with_overrides(epochs=9, eval={"knn_k": 5})
+    assert changed.epochs == 9 and changed.eval.knn_k == 5 and changed.eval.linear_epochs == preset.eval.linear_epochs
+    with pytest.raises(ValueError, match="unknown preset field\\(s\\) epoch;"):
+        preset.with_overrides(epoch=3)
+    with pytest.raises(ValueError, match="unknown schedule"):
+        Preset("x", epochs=1, batch_size=1, schedule="poly")
+    with pytest.raises(ValueError, match="has no preset 'paper'; presets: quick"):
+        Blobs().preset("paper")
