@@ -70,8 +70,12 @@ class Modality(ABC):
     def backbone(self, preset: Preset) -> tuple[nn.Module, int]:
         """A fresh backbone mapping a channel-stage batch to ``(B, feature_dim)``, and ``feature_dim``."""
 
-    def view(self, batch: Tensor, preset: Preset, view_augs: nn.Module, generator: torch.Generator) -> Tensor:
-        """One random base view of a batch (before the channel stage); by default the spec's view stage."""
+    def view(self, batch: Tensor, preset: Preset, view_augs: nn.Module, generator: torch.Generator, index: int) -> Tensor:
+        """Random base view number ``index`` (0 or 1) of a batch, before the channel stage.
+
+        By default the spec's view stage applied to the batch. ``index`` lets asymmetric
+        pipelines (MoCo-v3 / BYOL "Full": blur and solarize differ between views) pick theirs.
+        """
         return view_augs(batch)
 
     def eval_view(self, batch: Tensor, preset: Preset) -> Tensor:

@@ -58,7 +58,7 @@ class Blobs(Modality):
         width = preset.backbone.get("width", 32)
         return nn.Sequential(nn.Flatten(), nn.Linear(CHANNELS * LENGTH, 64), nn.ReLU(), nn.Linear(64, width)), width
 
-    def view(self, batch: Tensor, preset: Preset, view_augs: nn.Module, generator: torch.Generator) -> Tensor:
+    def view(self, batch: Tensor, preset: Preset, view_augs: nn.Module, generator: torch.Generator, index: int) -> Tensor:
         noise = preset.data["noise"]
         return view_augs(batch + noise * torch.randn(batch.shape, generator=generator)) if noise else view_augs(batch)
 

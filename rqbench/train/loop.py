@@ -210,7 +210,7 @@ def pretrain(
                 tick = time.perf_counter()
                 local = indices[env.rank * local_batch : (env.rank + 1) * local_batch]
                 batch = collate(dataset, local)
-                views = [modality.view(batch, preset, pipeline.view, aug_gen).to(env.device, non_blocking=True) for _ in range(2)]
+                views = [modality.view(batch, preset, pipeline.view, aug_gen, i).to(env.device, non_blocking=True) for i in range(2)]
                 for group in optimizer.param_groups:
                     group["lr"] = lr = learning_rate(cfg, step, total_steps, per_epoch)
                 momentum = method.momentum_update(step, total_steps)
