@@ -12,6 +12,7 @@ import difflib
 import importlib
 import importlib.metadata
 import types
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -58,6 +59,7 @@ class Registry(Generic[T]):
         self.group = group
         self._builtins = builtins
         self._entries: dict[str, Entry[T]] = {}
+        self._failed: dict[str, str] = {}
         self._loaded = False
 
     def register(self, name: str, *, summary: str | None = None) -> Callable[[T], T]:
@@ -83,7 +85,12 @@ class Registry(Generic[T]):
         if self.group is None:
             return
         for ep in importlib.metadata.entry_points(group=self.group):
-            obj = ep.load()
+            try:
+                obj = ep.load()
+            except Exception as exc:  # a broken plugin must not take the others down with it
+                self._failed[ep.name] = f"{type(exc).__name__}: {exc}"
+                warnings.warn(f"rqbench: {self.kind} plugin {ep.name!r} ({ep.value}) failed to load: {exc}", RuntimeWarning, stacklevel=2)
+                continue
             # An entry point may name a module (which registers itself) or the object.
             if not isinstance(obj, types.ModuleType) and ep.name not in self._entries:
                 self.register(ep.name)(obj)
@@ -97,6 +104,8 @@ class Registry(Generic[T]):
             raise UnknownNameError(self._unknown_message(name)) from None
 
     def _unknown_message(self, name: str) -> str:
+        if name in self._failed:
+            return f"{self.kind} {name!r} is provided by a plugin that failed to load: {self._failed[name]}"
         close = difflib.get_close_matches(name, self._entries, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         known = ", ".join(sorted(self._entries)) or "(none registered)"

@@ -56,3 +56,15 @@ def test_entry_point_plugins_are_loaded(monkeypatch) -> None:
     from collections import OrderedDict
 
     assert reg.get("plugged") is OrderedDict
+
+
+def test_a_broken_plugin_warns_and_is_named_when_requested(monkeypatch) -> None:
+    ep = importlib.metadata.EntryPoint(name="broken", value="no_such_module_xyz", group="test.broken")
+    real = importlib.metadata.entry_points
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda **kw: [ep] if kw.get("group") == "test.broken" else real(**kw))
+    reg: Registry[type] = Registry("widget", group="test.broken")
+    reg.register("fine")(int)
+    with pytest.warns(RuntimeWarning, match="plugin 'broken' .* failed to load"):
+        assert reg.names() == ["fine"]
+    with pytest.raises(UnknownNameError, match="'broken' is provided by a plugin that failed to load: ModuleNotFoundError"):
+        reg.get("broken")
