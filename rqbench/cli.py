@@ -205,6 +205,35 @@ def table_command(
         raise typer.Exit(2) from None
 
 
+@app.command("show")
+def show_command(
+    modality: str = typer.Argument(..., help="Registered modality."),
+    aug: list[str] = typer.Option(
+        ["rq(bins=2)", "rq(bins=5)", "rq(bins=8)", "rq(bins=15)", "cj(p=1.0)"],
+        "--aug",
+        help="Augmentation spec, one picture row each (repeatable).",
+    ),
+    n: int = typer.Option(8, min=1, help="Number of real samples (columns)."),
+    preset: str = typer.Option("quick", help="Preset whose data is shown."),
+    seed: int = typer.Option(0, help="Seed of the sample choice and the augmentation draws."),
+    out: Path | None = typer.Option(None, help="PNG path (default results/figures/MODALITY_views.png)."),
+) -> None:
+    """Draw real samples and their augmented views (like the paper's Figures 2, 4 and 6)."""
+    from rqbench.augment.spec import validate_spec
+    from rqbench.modality import MODALITIES
+
+    try:
+        instance = MODALITIES.get(modality)()
+        chosen = instance.preset(preset)
+        for spec in aug:
+            validate_spec(spec, modality)
+        path = instance.show(chosen, aug, n, out or Path("results") / "figures" / f"{modality}_views.png", seed)
+    except (ValueError, KeyError, NotImplementedError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    console.print(f"written: {path}")
+
+
 def main() -> None:
     """Entry point of the ``rqbench`` script."""
     app()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 import torch
@@ -77,6 +78,10 @@ class Modality(ABC):
         pipelines (MoCo-v3 / BYOL "Full": blur and solarize differ between views) pick theirs.
         """
         return view_augs(batch)
+
+    def show(self, preset: Preset, specs: list[str], n: int, path: Path, seed: int = 0) -> Path:
+        """Write a picture of ``n`` real samples and one row per augmentation spec to ``path``."""
+        raise NotImplementedError(f"modality {self.name!r} does not draw pictures of its views")
 
     def eval_view(self, batch: Tensor, preset: Preset) -> Tensor:
         """The deterministic view used for evaluation (e.g. a centre crop); identity by default."""

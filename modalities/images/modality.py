@@ -1,0 +1,108 @@
+"""The images modality: datasets, views, backbone and presets wired into rqbench's interface."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.utils.data import Dataset
+
+from modalities.images.backbones import BACKBONES
+from modalities.images.data import ImageSplits, TorchImages, load_images, subset_indices
+from modalities.images.presets import PRESETS
+from modalities.images.show import view_grid
+from modalities.images.views import CenterCrop, apply_views
+from rqbench.augment.base import ChannelLayout
+from rqbench.augment.spec import build_pipeline
+from rqbench.modality import MODALITIES, Modality, Task
+from rqbench.preset import Preset
+
+
+@functools.lru_cache(maxsize=4)
+def _splits(source: str, size: int | None, root: str | None, extra: tuple[tuple[str, Any], ...]) -> ImageSplits:
+    return load_images(source, root=root, size=size, **dict(extra))
+
+
+def splits_for(preset: Preset) -> ImageSplits:
+    """The preset's image source, loaded once per process (from the on-disk cache after the first time)."""
+    data = dict(preset.data)
+    source, size, root = data.pop("source"), data.pop("size", None), data.pop("root", None)
+    for key in ("pretrain_samples", "eval_train_samples", "eval_test_samples"):
+        data.pop(key, None)
+    return _splits(source, size, root, tuple(sorted(data.items())))
+
+
+def _limit(split: Any, n: int | None, seed: int) -> Tensor | None:
+    if n is None or n >= len(split):
+        return None
+    return subset_indices(split, n, seed)
+
+
+class Normalized(nn.Module):
+    """A backbone behind per-channel standardization (statistics of the training images)."""
+
+    def __init__(self, backbone: nn.Module, mean: Tensor, std: Tensor) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.register_buffer("mean", mean.view(1, -1, 1, 1))
+        self.register_buffer("std", std.view(1, -1, 1, 1))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.backbone((x - self.mean) / self.std)
+
+
+@MODALITIES.register("images")
+class Images(Modality):
+    """Images: Fashion-MNIST offline (MNIST, image folders, CIFAR and ImageNet through HF), RQ on RGB/gray channels."""
+
+    name = "images"
+    layout = ChannelLayout(channel_dim=1, batch_dims=1)
+    presets = PRESETS
+
+    def pretrain_dataset(self, preset: Preset) -> Dataset:
+        splits = splits_for(preset)
+        return TorchImages(splits.train, _limit(splits.train, preset.data.get("pretrain_samples"), seed=0))
+
+    def tasks(self, preset: Preset) -> list[Task]:
+        splits = splits_for(preset)
+        train = TorchImages(splits.train, _limit(splits.train, preset.data.get("eval_train_samples"), seed=1))
+        test = TorchImages(splits.test, _limit(splits.test, preset.data.get("eval_test_samples"), seed=2))
+        return [Task(splits.name, train, test, splits.num_classes)]
+
+    def backbone(self, preset: Preset) -> tuple[nn.Module, int]:
+        splits = splits_for(preset)
+        options = dict(preset.backbone)
+        net, dim = BACKBONES.get(options.pop("name"))(splits.channels, **options)
+        mean, std = self._statistics(splits)
+        return Normalized(net, mean, std), dim
+
+    @staticmethod
+    def _statistics(splits: ImageSplits) -> tuple[Tensor, Tensor]:
+        sample = TorchImages(splits.train, _limit(splits.train, 2000, seed=3))
+        x = torch.stack([sample[i][0] for i in range(len(sample))])
+        return x.mean(dim=(0, 2, 3)), x.std(dim=(0, 2, 3)).clamp_min(1e-3)
+
+    def view(self, batch: Tensor, preset: Preset, view_augs: nn.Module, generator: torch.Generator, index: int) -> Tensor:
+        return apply_views(view_augs, batch, index)
+
+    def show(self, preset: Preset, specs: list[str], n: int, path: Path, seed: int = 0) -> Path:
+        """``n`` test images (one per class first) and one row of augmented views per spec."""
+        splits = splits_for(preset)
+        chosen = subset_indices(splits.test, n, seed)[:n]
+        images = TorchImages(splits.test, chosen)
+        x = torch.stack([images[i][0] for i in range(len(images))])
+        torch.manual_seed(seed)
+        generator = torch.Generator().manual_seed(seed)
+        rows = []
+        for spec in specs:
+            pipeline = build_pipeline(spec, layout=self.layout, modality=self.name, generator=generator)
+            y, _ = pipeline.mix(pipeline(apply_views(pipeline.view, x, 0)))
+            rows.append((str(pipeline.spec), y.clamp(0, 1)))
+        return view_grid(x, rows, path)
+
+    def eval_view(self, batch: Tensor, preset: Preset) -> Tensor:
+        size = preset.data.get("size")
+        return CenterCrop(size)(batch) if size is not None and size != batch.shape[-1] else batch
