@@ -5,8 +5,16 @@ lr 0.6 x batch/256, weight decay 1e-6, 10 warm-up epochs, batch 4096, 100 epochs
 0.99 -> 1, T = 1.0, projector 4096 -> 256 (2 layers), predictor 4096 -> 256; BYOL heads
 4096 -> 256, tau 0.99 -> 1. Linear probe on frozen features for 90 epochs.
 
-``quick`` was chosen on the RRC-only baseline (MoCo-v3, ``rrc``) alone, never by looking at
-which augmentation wins: see ``modalities/images/README.md`` for the runs behind it.
+``quick`` was chosen on the RRC-only baseline (MoCo-v3, ``rrc``, seed 0) and the scratch
+encoder alone, never by looking at which augmentation wins. Runs behind it (this 2-core CPU,
+10k Fashion-MNIST pretraining images, batch 256; 1 %-label linear / linear / kNN top-1 on 2k
+test images):
+
+* widths (32, 64, 128), 4 epochs, lr 2e-3: 53.2 / 74.8 / 64.3 in 183 s (scratch 48.5 / 75.6 / 60.5): too slow;
+* widths (16, 32, 64), 5 epochs: lr 2e-3 49.3 / 72.3 / 64.9; lr 5e-3 49.2 / 72.4 / 65.6 (about 90 s);
+  MoCo momentum 0.9 instead of 0.99: 47.8 / 71.1 / 63.6 (worse); scratch 46.1 / 70.1 / 61.8;
+* the linear probe on scratch features was under-converged at 60 epochs, lr 1e-3 (70.1);
+  200 epochs at lr 1e-2 give 73.9 in 1.4 s, so the probe uses those.
 """
 
 from __future__ import annotations
@@ -15,10 +23,10 @@ from rqbench.preset import EvalSettings, Preset
 
 QUICK = Preset(
     name="quick",
-    epochs=4,
+    epochs=5,
     batch_size=256,
     optimizer="adamw",
-    lr=2e-3,
+    lr=5e-3,
     lr_scaling=False,
     weight_decay=1e-4,
     warmup_epochs=0.5,
@@ -26,14 +34,14 @@ QUICK = Preset(
         "moco": {"proj_hidden": 512, "proj_dim": 128, "pred_hidden": 512, "temperature": 0.2},
         "byol": {"proj_hidden": 512, "proj_dim": 128, "pred_hidden": 512},
     },
-    backbone={"name": "small-resnet"},
+    backbone={"name": "small-resnet", "widths": (16, 32, 64)},
     data={"source": "fashion-mnist", "pretrain_samples": 10_000, "eval_train_samples": 10_000, "eval_test_samples": 2_000, "size": 28},
     checkpoint_every=50,
     eval=EvalSettings(
         protocols=("linear", "knn"),
         label_fractions=(0.01, 1.0),
-        linear_epochs=60,
-        linear_lr=1e-3,
+        linear_epochs=200,
+        linear_lr=1e-2,
         knn_k=200,
         knn_temperature=0.1,
         batch_size=512,
