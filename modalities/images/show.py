@@ -30,7 +30,7 @@ def view_grid(
     *,
     original_label: str = "original",
     cell_inches: float = 1.0,
-    label_inches: float = 1.5,
+    label_inches: float | None = None,
     dpi: int = 100,
 ) -> Path:
     """Write a PNG grid: the original ``images`` in the first row, one row per ``(label, augmented)``.
@@ -38,7 +38,8 @@ def view_grid(
     Column ``j`` shows sample ``j`` in every row; each row's label is written on its left.
     Images ``(N, C, H, W)`` with ``C`` = 1 (drawn in gray) or 3 (RGB), or ``(N, H, W)``,
     values clipped to [0, 1]; rows may have their own ``H, W`` (e.g. a smaller crop) but
-    must have ``N`` samples. The PNG is ``round((label_inches + N * cell_inches) * dpi)``
+    must have ``N`` samples. ``label_inches`` defaults to room for the longest label (at
+    least 1.5). The PNG is ``round((label_inches + N * cell_inches) * dpi)``
     pixels wide and ``round((1 + len(rows)) * cell_inches * dpi)`` high, written atomically
     (:func:`rqbench.io.write_atomic`) with matplotlib's Agg backend (no pyplot state).
 
@@ -62,6 +63,8 @@ def view_grid(
             raise ValueError(f"row {label!r} has {x.shape[0]} images, the originals {n}")
         grid.append((label, x))
 
+    if label_inches is None:
+        label_inches = max(1.5, 0.09 * max(len(label) for label, _ in grid) + 0.2)
     width, height = label_inches + n * cell_inches, len(grid) * cell_inches
     fig = Figure(figsize=(width, height), dpi=dpi)
     FigureCanvasAgg(fig)
