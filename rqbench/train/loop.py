@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset
 
 from rqbench.augment.spec import AugmentationPipeline, build_pipeline
 from rqbench.config import RunConfig
@@ -53,9 +53,14 @@ def sample_tensor(item: Any) -> Tensor:
     return item[0] if isinstance(item, (tuple, list)) else item
 
 
+def stack_inputs(items: list[Any]) -> Tensor:
+    """Collate dataset items (``x`` or ``(x, label)``) into a batch of inputs, labels dropped."""
+    return torch.stack([sample_tensor(item) for item in items])
+
+
 def collate(dataset: Dataset, indices: Tensor) -> Tensor:
     """Stack the inputs of ``dataset[indices]`` into a batch."""
-    return torch.stack([sample_tensor(dataset[int(i)]) for i in indices])
+    return stack_inputs([dataset[int(i)] for i in indices])
 
 
 def steps_per_epoch(num_samples: int, batch_size: int) -> int:
@@ -206,11 +211,19 @@ def pretrain(
     step = start
     try:
         with bar:
-            for step, epoch, indices in global_batches(num_samples, preset.batch_size, cfg.seed, start, stop):
+            schedule = list(global_batches(num_samples, preset.batch_size, cfg.seed, start, stop))
+            local_indices = [indices[env.rank * local_batch : (env.rank + 1) * local_batch].tolist() for _, _, indices in schedule]
+            loader = DataLoader(
+                dataset,
+                batch_sampler=local_indices,  # our own order: deterministic, resumable mid-epoch
+                num_workers=preset.num_workers,
+                collate_fn=stack_inputs,
+                pin_memory=env.device.type == "cuda",
+            )
+            for (step, epoch, _), batch in zip(schedule, loader):
                 tick = time.perf_counter()
-                local = indices[env.rank * local_batch : (env.rank + 1) * local_batch]
-                batch = collate(dataset, local)
-                views = [modality.view(batch, preset, pipeline.view, aug_gen, i).to(env.device, non_blocking=True) for i in range(2)]
+                batch = batch.to(env.device, non_blocking=True)  # base views run on the training device
+                views = [modality.view(batch, preset, pipeline.view, aug_gen, i) for i in range(2)]
                 for group in optimizer.param_groups:
                     group["lr"] = lr = learning_rate(cfg, step, total_steps, per_epoch)
                 momentum = method.momentum_update(step, total_steps)

@@ -142,3 +142,9 @@ def test_two_gloo_processes_match_one_process(tmp_path) -> None:
     for name, value in one.items():
         torch.testing.assert_close(two[name], value, rtol=1e-5, atol=1e-5, msg=lambda m, n=name: f"{n}: {m}")
     torch.testing.assert_close(torch.tensor(losses(two_dir)), torch.tensor(losses(one_dir)), rtol=1e-5, atol=1e-5)
+
+
+def test_data_loader_workers_do_not_change_the_result(tmp_path) -> None:
+    pretrain(config(epochs=2), Blobs(), tmp_path / "w0", progress=False)
+    pretrain(config(epochs=2, num_workers=2), Blobs(), tmp_path / "w2", progress=False)
+    assert losses(tmp_path / "w0") == losses(tmp_path / "w2")
