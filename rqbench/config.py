@@ -47,8 +47,9 @@ class RunConfig:
 
     @property
     def key(self) -> str:
-        """A stable 16-hex-digit hash of :meth:`to_dict` (sorted-key JSON)."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        """A stable 16-hex-digit hash of :meth:`to_dict` (sorted-key JSON), less fields added
+        later while at their defaults (:meth:`rqbench.preset.Preset.key_dict`)."""
+        blob = json.dumps({**self.to_dict(), "preset": self.preset.key_dict()}, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     @property

@@ -16,6 +16,10 @@ class EvalSettings:
         protocols: any of ``"linear"``, ``"knn"``, ``"finetune"``.
         label_fractions: fractions of the training labels for the linear probe (1.0 = all).
         linear_epochs, linear_lr, linear_weight_decay: the linear probe on frozen standardized features.
+        val_fraction: fraction of the probe's training features held out for model selection
+            (the best-validation weights are kept; 0 keeps the last epoch's), as BYOL-A's protocol.
+        patience: early stopping: stop after this many epochs without a better validation
+            accuracy (needs ``val_fraction > 0``); ``None`` trains all ``linear_epochs``.
         knn_k, knn_temperature: weighted kNN (k = 200, T = 0.1 as InstDisc / solo-learn).
         finetune_epochs, finetune_lr, finetune_weight_decay: end-to-end fine-tuning.
         batch_size: batch size of feature extraction and fine-tuning.
@@ -26,6 +30,8 @@ class EvalSettings:
     linear_epochs: int = 100
     linear_lr: float = 1e-2
     linear_weight_decay: float = 0.0
+    val_fraction: float = 0.0
+    patience: int | None = None
     knn_k: int = 200
     knn_temperature: float = 0.1
     finetune_epochs: int = 10
@@ -100,6 +106,25 @@ class Preset:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of every field."""
         return _jsonable(dataclasses.asdict(self))
+
+    def key_dict(self) -> dict[str, Any]:
+        """:meth:`to_dict` less the fields added after runs existed, while they hold their defaults.
+
+        Run keys hash this, so adding a field (with a default that reproduces the old behaviour)
+        does not orphan finished runs; a run that sets the new field gets a new key.
+        """
+        out = self.to_dict()
+        for section, defaults in ADDED_LATER.items():
+            fields = out[section] if section else out
+            for name, default in defaults.items():
+                if fields.get(name) == default:
+                    del fields[name]
+        return out
+
+
+# Fields added to the presets after results were recorded, with the default that behaves as
+# before their time: {section ("" for top level): {field: default}}. Append, never edit.
+ADDED_LATER: dict[str, dict[str, Any]] = {"eval": {"val_fraction": 0.0, "patience": None}}
 
 
 def _jsonable(value: Any) -> Any:

@@ -43,3 +43,17 @@ def test_preset_overrides_and_errors() -> None:
         Preset("x", epochs=1, batch_size=1, schedule="poly")
     with pytest.raises(ValueError, match="has no preset 'paper'; presets: quick"):
         Blobs().preset("paper")
+
+
+def test_fields_added_later_keep_old_keys_at_their_defaults() -> None:
+    """Finished runs keep their keys when a preset field is added with a neutral default."""
+    import hashlib
+    import json
+
+    cfg = RunConfig("blobs", "moco", "rq", Blobs.presets["quick"], 0)
+    legacy = cfg.to_dict()
+    del legacy["preset"]["eval"]["val_fraction"], legacy["preset"]["eval"]["patience"]
+    expected = hashlib.sha256(json.dumps(legacy, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+    assert cfg.key == expected
+    changed = RunConfig("blobs", "moco", "rq", Blobs.presets["quick"].with_overrides(eval={"val_fraction": 0.1, "patience": 5}), 0)
+    assert changed.key != cfg.key

@@ -74,6 +74,8 @@ def _evaluate_task(encoder: nn.Module, feature_dim: int, modality: Modality, tas
                 weight_decay=settings.linear_weight_decay,
                 batch_size=settings.batch_size,
                 seed=seed,
+                val_fraction=settings.val_fraction,
+                patience=settings.patience,
             )
             row("linear", fraction, result.accuracy)
     if "knn" in settings.protocols:

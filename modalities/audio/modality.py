@@ -1,0 +1,212 @@
+"""The audio modality (registered as ``audio``): BYOL-A's pipeline (Niizumi et al. 2021), paper Section 5.3.
+
+Where everything happens, in BYOL-A's order:
+
+=====================  ===========================================================================
+pretraining item       ONE random 0.95 s window of a clip -> ``(1, 64, 96)`` log-mel ->
+                       pre-normalization with the pretraining set's statistics
+                       (:class:`~modalities.audio.data.PretrainCrops`)
+``view`` (x2)          the spec's VIEW stage on the same batch, independently per view:
+                       ``audio-rrc`` (BYOL-A's random resized crop, :mod:`modalities.audio.views`)
+channel stage          the generic augmentation on ``(B, 1, 64, 96)``, one channel per clip
+                       (``layout = ChannelLayout(channel_dim=1)``): ``rq(bins=5)`` (the paper),
+                       ``byola-mixup`` (BYOL-A's baseline), ``dacl``, ``mixup``, or ``none``
+backbone               :class:`~modalities.audio.backbone.PostNorm` (BYOL-A's post-normalization,
+                       batch statistics) then AudioNTT2020 (2048-d in the paper)
+evaluation             frozen embeddings of whole clips standardized with fixed statistics
+                       (no batch statistics), linear probe with early stopping, kNN
+=====================  ===========================================================================
+
+Post-normalization is the first (parameter-free) layer of the backbone because the trainer
+applies the channel stage after :meth:`Audio.view`: the encoder thus sees exactly
+pre-norm -> views -> augmentation -> post-norm. One difference from BYOL-A remains: BYOL-A
+mixes *before* its random resized crop, while here every channel-stage augmentation runs after
+the view stage (the harness's order for every modality); the paper replaces that mixup by RQ.
+
+Data (``preset.data``, see :mod:`modalities.audio.presets`): the offline corpora (``words``,
+``speakers``, ``notes``, ``langid`` of :mod:`modalities.audio.cache`) provide the tasks; the
+pretraining set is the union of their training clips without any clip that occurs in a test
+split (:func:`~modalities.audio.cache.pretraining_set`), or AudioSet from the Hugging Face Hub.
+Everything is loaded once per process.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.utils.data import Dataset
+
+from rqbench.augment.base import ChannelLayout
+from rqbench.augment.spec import build_pipeline
+from rqbench.modality import MODALITIES, Modality, Task
+from rqbench.preset import Preset
+
+from . import views  # noqa: F401  (registers audio-rrc)
+from .backbone import PostNorm, audio_encoder
+from .cache import AudioCorpus, load_corpus, pretraining_set
+from .data import ClipStore, EvalClips, HubClips, NormStats, PretrainCrops, cached_stats, load_hub_audio, logmel_stats, stats_subset
+from .features import N_MELS
+from .presets import PRESETS, TASKS
+
+__all__ = ["Audio", "apply_views", "load_task_corpus", "pretraining_data", "task_datasets"]
+
+
+def _key(data: Mapping[str, Any]) -> str:
+    return json.dumps(data, sort_keys=True, default=lambda v: list(v) if isinstance(v, (tuple, set)) else str(v))
+
+
+def _data(key: str) -> dict[str, Any]:
+    return json.loads(key)
+
+
+@functools.lru_cache(maxsize=16)
+def _load_corpus(task: str, scale: str | None, seed: int, options_key: str, cache_dir: str | None) -> AudioCorpus:
+    corpus, task_options = TASKS[task]
+    options = {**json.loads(options_key).get(corpus, {}), **task_options}
+    return load_corpus(corpus, seed=seed, scale=scale, cache_dir=cache_dir, progress=sys.stderr.isatty(), **options)
+
+
+def load_task_corpus(task: str, data: Mapping[str, Any]) -> AudioCorpus:
+    """The corpus of task ``task`` (``words35``, ...) as ``data`` says, loaded once per process."""
+    if task not in TASKS:
+        raise ValueError(f"unknown audio task {task!r}; tasks: {', '.join(TASKS)}")
+    return _load_corpus(task, data.get("scale"), int(data.get("corpus_seed", 0)), _key(data.get("corpus_options", {})), data.get("cache_dir"))
+
+
+@functools.lru_cache(maxsize=4)
+def _pretraining(key: str) -> tuple[Any, list[int], NormStats]:
+    data = _data(key)
+    source = data.get("source", "corpora")
+    norm_samples = data.get("norm_samples")
+    if source == "corpora":
+        tasks = list(data["tasks"])
+        chosen = list(data.get("pretrain_tasks") or tasks)
+        unknown = sorted(set(chosen) - set(TASKS))
+        if unknown:
+            raise ValueError(f"unknown pretraining task(s) {', '.join(unknown)}; tasks: {', '.join(TASKS)}")
+        others = [t for t in tasks if t not in chosen]
+        clips: Any = ClipStore(pretraining_set([load_task_corpus(t, data) for t in chosen], also_exclude=[load_task_corpus(t, data) for t in others]))
+        indices = stats_subset(len(clips), data.get("pretrain_samples"), seed=0)
+        stats = logmel_stats(clips, [indices[i] for i in stats_subset(len(indices), norm_samples, seed=1)])
+    elif source == "audioset":
+        options = dict(data.get("audioset", {}))
+        hub, config, split = options.get("hub", "agkphysics/AudioSet"), options.get("config"), options.get("split", "train")
+        clips = HubClips(load_hub_audio(hub, config, split, **dict(options.get("load_kwargs", {}))))
+        indices = stats_subset(len(clips), data.get("pretrain_samples"), seed=0)
+        stats = cached_stats(
+            {"hub": hub, "config": config, "split": split, "clips": len(clips), "pretrain_samples": data.get("pretrain_samples"), "norm_samples": norm_samples},
+            lambda: logmel_stats(clips, [indices[i] for i in stats_subset(len(indices), norm_samples, seed=1)]),
+            data.get("cache_dir"),
+        )
+    else:
+        raise ValueError(f"unknown audio pretraining source {source!r}; sources: corpora, audioset")
+    return clips, indices, stats
+
+
+def pretraining_data(data: Mapping[str, Any]) -> tuple[Any, list[int], NormStats]:
+    """``(clips, indices used, pre-normalization statistics)`` of the pretraining set ``data`` describes."""
+    return _pretraining(_key({k: data.get(k) for k in ("source", "audioset", "scale", "corpus_seed", "corpus_options", "cache_dir", "tasks", "pretrain_tasks", "pretrain_samples", "norm_samples")}))
+
+
+@functools.lru_cache(maxsize=4)
+def _tasks(key: str) -> tuple[tuple[str, EvalClips, EvalClips, int], ...]:
+    data = _data(key)
+    norm = data.get("eval_norm", "task")
+    if norm not in ("task", "pretrain"):
+        raise ValueError(f"eval_norm must be 'task' or 'pretrain', got {norm!r}")
+    seconds = data.get("eval_seconds", {})
+    out = []
+    for name in data["tasks"]:
+        if name not in seconds:
+            raise ValueError(f"eval_seconds has no length for task {name!r}")
+        corpus = load_task_corpus(name, data)
+        fixed = pretraining_data(data)[2] if norm == "pretrain" else None
+        train = EvalClips(ClipStore(corpus.train), corpus.labels("train"), seconds[name], fixed)
+        test = EvalClips(ClipStore(corpus.test), corpus.labels("test"), seconds[name], train.stats)
+        out.append((name, train, test, corpus.num_classes))
+    return tuple(out)
+
+
+def task_datasets(data: Mapping[str, Any]) -> list[Task]:
+    """The downstream tasks ``data`` describes (train and test of whole, standardized clips)."""
+    return [Task(name, train, test, classes) for name, train, test, classes in _tasks(_key(data))]
+
+
+def _takes_index(module: nn.Module) -> bool:
+    try:
+        return "index" in inspect.signature(module.forward).parameters
+    except (TypeError, ValueError):  # pragma: no cover
+        return False
+
+
+def apply_views(view_augs: nn.Module, x: Tensor, index: int) -> Tensor:
+    """The view-stage modules of ``view_augs`` (an ``nn.Sequential`` or one module) in order, given ``index`` when they take it."""
+    modules = list(view_augs) if isinstance(view_augs, nn.Sequential) else [view_augs]
+    for module in modules:
+        x = module(x, index) if _takes_index(module) else module(x)
+    return x
+
+
+@MODALITIES.register("audio")
+class Audio(Modality):
+    """Audio: BYOL-A's log-mel pipeline and AudioNTT2020; offline corpora (AudioSet through HF); RQ on the one log-mel channel."""
+
+    name = "audio"
+    layout = ChannelLayout(channel_dim=1, batch_dims=1)
+    presets = PRESETS
+
+    def pretrain_dataset(self, preset: Preset) -> Dataset:
+        """One random, pre-normalized 0.95 s log-mel ``(1, 64, 96)`` per pretraining clip."""
+        clips, indices, stats = pretraining_data(preset.data)
+        return PretrainCrops(clips, stats, indices)
+
+    def tasks(self, preset: Preset) -> list[Task]:
+        return task_datasets(preset.data)
+
+    def backbone(self, preset: Preset) -> tuple[nn.Module, int]:
+        options = {k: v for k, v in preset.backbone.items() if k != "name"}
+        name = preset.backbone.get("name", "audio-ntt2020")
+        if name != "audio-ntt2020":
+            raise ValueError(f"unknown audio backbone {name!r}; backbones: audio-ntt2020")
+        return audio_encoder(n_mels=N_MELS, **options)
+
+    def view(self, batch: Tensor, preset: Preset, view_augs: nn.Module, generator: torch.Generator, index: int) -> Tensor:
+        """The spec's view stage (``audio-rrc``); post-normalization happens in the backbone, after the channel stage."""
+        return apply_views(view_augs, batch, index)
+
+    def show(self, preset: Preset, specs: list[str], n: int, path: Path, seed: int = 0) -> Path:
+        """``n`` pretraining log-mels (pre-normalized 0.95 s crops) and one row of augmented, post-normalized views per spec.
+
+        Each picture is rescaled to [0, 1] on its own for display, low frequencies at the bottom.
+        """
+        from modalities.images.show import view_grid
+
+        data = self.pretrain_dataset(preset)
+        if len(data) == 0:
+            raise ValueError("the audio pretraining set is empty")
+        gen = torch.Generator().manual_seed(seed)
+        chosen = torch.randperm(len(data), generator=gen)[:n].tolist()
+        torch.manual_seed(seed)  # the crops use the global RNG
+        x = torch.stack([data[i] for i in chosen])
+        rows = []
+        for spec in specs:
+            pipeline = build_pipeline(spec, layout=self.layout, modality=self.name, generator=gen)
+            y, _ = pipeline.mix(pipeline(apply_views(pipeline.view, x, 0)))
+            rows.append((str(pipeline.spec), _display(PostNorm()(y))))
+        return view_grid(_display(x), rows, path, original_label="log-mel")
+
+
+def _display(x: Tensor) -> Tensor:
+    """Log-mels ``(N, 1, F, T)`` rescaled to [0, 1] each, flipped so that low frequencies are at the bottom."""
+    x = x.detach().float()
+    flat = x.flatten(1)
+    lo, hi = flat.min(1).values.view(-1, 1, 1, 1), flat.max(1).values.view(-1, 1, 1, 1)
+    return ((x - lo) / (hi - lo).clamp_min(1e-12)).flip(-2)
