@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -51,6 +52,11 @@ class TrainResult:
 def sample_tensor(item: Any) -> Tensor:
     """The input tensor of a dataset item (items may be ``x`` or ``(x, label)``)."""
     return item[0] if isinstance(item, (tuple, list)) else item
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def stack_inputs(items: list[Any]) -> Tensor:
@@ -216,7 +222,7 @@ def pretrain(
             loader = DataLoader(
                 dataset,
                 batch_sampler=local_indices,  # our own order: deterministic, resumable mid-epoch
-                num_workers=preset.num_workers,
+                num_workers=min(preset.num_workers, usable_cores()),  # results do not depend on it
                 collate_fn=stack_inputs,
                 pin_memory=env.device.type == "cuda",
             )
