@@ -62,6 +62,7 @@ import numpy as np
 import pyarrow as pa
 import torch
 
+from rqbench.cache import cache_root, quiet_datasets_progress
 from rqbench.registry import Registry
 
 from .features import SAMPLE_RATE
@@ -391,35 +392,15 @@ def register_corpus(name: str, scales: Mapping[str, Mapping[str, Any]]) -> Calla
     return decorate
 
 
-def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
-    """The cache directory: ``cache_dir``, else ``$RQBENCH_CACHE``, else ``~/.cache/rqbench``."""
-    if cache_dir is not None:
-        return Path(cache_dir).expanduser()
-    env = os.environ.get("RQBENCH_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "rqbench"
-
-
 def cache_entry_name(corpus: str, key: Mapping[str, Any]) -> str:
     """The stable folder name of a built corpus: ``<corpus>-<12 hex digits of a hash>``."""
     text = json.dumps({"corpus": corpus, "format": CACHE_FORMAT, "key": key}, sort_keys=True, default=str)
     return f"{corpus}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
 
 
-@contextlib.contextmanager
-def _quiet_progress() -> Iterator[None]:
-    """Silence ``datasets``' progress bars for a moment (they are restored afterwards)."""
-    enabled = datasets.is_progress_bar_enabled()
-    datasets.disable_progress_bars()
-    try:
-        yield
-    finally:
-        if enabled:
-            datasets.enable_progress_bars()
-
-
 def _read_entry(path: Path, name: str) -> AudioCorpus:
     meta = json.loads((path / "meta.json").read_text())
-    with _quiet_progress():
+    with quiet_datasets_progress():
         train = datasets.load_from_disk(str(path / "train"))
         test = datasets.load_from_disk(str(path / "test"))
     return AudioCorpus(name, train, test, tuple(meta["class_names"]), info=meta.get("info", {}), sample_rate=int(meta["sample_rate"]))
@@ -432,7 +413,7 @@ def _write_entry(path: Path, corpus_name: str, key: Mapping[str, Any], corpus: A
         shutil.rmtree(path)  # entries only ever appear whole (with meta.json): this is debris
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
-        with _quiet_progress():
+        with quiet_datasets_progress():
             corpus.train.save_to_disk(str(tmp / "train"))
             corpus.test.save_to_disk(str(tmp / "test"))
         meta = {
@@ -523,7 +504,7 @@ def pretraining_set(corpora: Sequence[AudioCorpus], *, also_exclude: Sequence[Au
     """
     if not corpora:
         raise ValueError("pretraining_set needs at least one corpus")
-    with _quiet_progress():
+    with quiet_datasets_progress():
         return _pretraining_set(corpora, also_exclude)
 
 

@@ -24,13 +24,12 @@ subset (the quick preset's smaller pretraining and evaluation sets).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +40,7 @@ import pyarrow as pa
 import torch
 from torch import Tensor
 
+from rqbench.cache import cache_root, quiet_datasets_progress
 from rqbench.registry import Registry
 
 __all__ = [
@@ -308,35 +308,15 @@ def subset_indices(labels: Labels, n: int, seed: int) -> Tensor:
 # The cache
 
 
-def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
-    """The cache directory: ``cache_dir``, else ``$RQBENCH_CACHE``, else ``~/.cache/rqbench``."""
-    if cache_dir is not None:
-        return Path(cache_dir).expanduser()
-    env = os.environ.get("RQBENCH_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "rqbench"
-
-
 def cache_entry_name(source: str, key: Mapping[str, Any]) -> str:
     """The stable folder name of a source's built data: ``<source>-<12 hex digits of a hash>``."""
     text = json.dumps({"source": source, "format": CACHE_FORMAT, "key": key}, sort_keys=True, default=str)
     return f"{source}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
 
 
-@contextlib.contextmanager
-def _quiet_progress() -> Iterator[None]:
-    """Silence ``datasets``' progress bars for a moment (they are restored afterwards)."""
-    enabled = datasets.is_progress_bar_enabled()
-    datasets.disable_progress_bars()
-    try:
-        yield
-    finally:
-        if enabled:
-            datasets.enable_progress_bars()
-
-
 def _read_entry(path: Path, name: str) -> ImageSplits:
     meta = json.loads((path / "meta.json").read_text())
-    with _quiet_progress():
+    with quiet_datasets_progress():
         train = datasets.load_from_disk(str(path / "train"))
         test = datasets.load_from_disk(str(path / "test"))
     return ImageSplits(
@@ -358,7 +338,7 @@ def _write_entry(path: Path, source: str, key: Mapping[str, Any], splits: ImageS
         shutil.rmtree(path)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
-        with _quiet_progress():
+        with quiet_datasets_progress():
             splits.train.save_to_disk(str(tmp / "train"))
             splits.test.save_to_disk(str(tmp / "test"))
         meta = {
