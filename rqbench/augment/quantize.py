@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from rqbench.augment.base import Augmentation, Stage, check_probability
+from rqbench.augment.base import Augmentation, Stage, check_probability, on_channels
 from rqbench.augment.functional import Spacing, Values, check_quantizer_args, randomized_quantization
 from rqbench.augment.registry import register_augmentation
 
@@ -28,6 +28,8 @@ class RandomizedQuantization(Augmentation):
             a torchvision per-image pipeline with ``channel_dim=0``).
         generator: optional ``torch.Generator`` for reproducible draws.
         straight_through: let gradients pass unchanged (off by default, as in the paper).
+        channels: quantize only these indices along ``channel_dim`` (``None``: all); the
+            others pass through unchanged (point clouds: xyz, not normals).
 
     Example::
 
@@ -47,6 +49,7 @@ class RandomizedQuantization(Augmentation):
         batch_dims: int = 1,
         generator: torch.Generator | None = None,
         straight_through: bool = False,
+        channels: tuple[int, ...] | None = None,
     ) -> None:
         super().__init__()
         check_quantizer_args(bins, spacing, values)
@@ -64,9 +67,15 @@ class RandomizedQuantization(Augmentation):
         self.batch_dims = batch_dims
         self.generator = generator
         self.straight_through = straight_through
+        if channels is not None and (not isinstance(channels, tuple) or not channels or not all(isinstance(c, int) and not isinstance(c, bool) for c in channels)):
+            raise ValueError(f"channels must be None or a non-empty tuple of ints, got {channels!r}")
+        self.channels = channels
 
     def forward(self, x: Tensor) -> Tensor:
         """Quantize ``x`` (see :func:`rqbench.augment.functional.randomized_quantization`)."""
+        return on_channels(self._quantize, x, self.channel_dim, self.channels)
+
+    def _quantize(self, x: Tensor) -> Tensor:
         return randomized_quantization(
             x,
             self.bins,
@@ -83,4 +92,5 @@ class RandomizedQuantization(Augmentation):
         return (
             f"bins={self.bins}, spacing={self.spacing!r}, values={self.values!r}, p={self.p}, "
             f"channel_dim={self.channel_dim}, batch_dims={self.batch_dims}"
+            + (f", channels={self.channels}" if self.channels is not None else "")
         )

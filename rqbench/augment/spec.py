@@ -21,7 +21,7 @@ from rqbench.augment.base import Augmentation, ChannelLayout, MixInfo, MixingAug
 from rqbench.augment.registry import AUGMENTATIONS
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
-_INJECTED = ("channel_dim", "batch_dims", "generator")
+_INJECTED = ("channel_dim", "batch_dims", "channels", "generator")
 Scalar = bool | int | float | str | None
 
 
@@ -191,11 +191,11 @@ def build_augmentation(
     layout: ChannelLayout = ChannelLayout(),
     generator: torch.Generator | None = None,
 ) -> Augmentation:
-    """Instantiate one term, filling ``channel_dim``/``batch_dims``/``generator`` from the context
-    when the class takes them and the spec does not set them."""
+    """Instantiate one term, filling ``channel_dim``/``batch_dims``/``channels``/``generator`` from
+    the context when the class takes them and the spec does not set them."""
     cls = AUGMENTATIONS.get(term.name)
     params = inspect.signature(cls).parameters
-    context = {"channel_dim": layout.channel_dim, "batch_dims": layout.batch_dims, "generator": generator}
+    context = {"channel_dim": layout.channel_dim, "batch_dims": layout.batch_dims, "channels": layout.channels, "generator": generator}
     kwargs = {k: v for k, v in context.items() if k in params and k in _INJECTED}
     kwargs.update(dict(term.kwargs))
     try:

@@ -14,10 +14,11 @@ from rqbench.evaluate.finetune import finetune
 from rqbench.evaluate.fractions import label_fraction_indices
 from rqbench.evaluate.knn import knn_accuracy
 from rqbench.evaluate.linear import linear_probe
+from rqbench.evaluate.seg_protocol import SEG_PROTOCOLS, evaluate_segmentation
 from rqbench.modality import Modality, Task
 from rqbench.preset import Preset
 
-PROTOCOLS = ("linear", "knn", "finetune")
+PROTOCOLS = ("linear", "knn", "finetune", *SEG_PROTOCOLS)
 
 
 def _batches(dataset: Dataset, modality: Modality, preset: Preset, shuffle: bool = False, seed: int = 0) -> Iterator[tuple[Tensor, Tensor]]:
@@ -43,7 +44,10 @@ def evaluate_encoder(encoder: nn.Module, feature_dim: int, modality: Modality, p
         raise ValueError(f"unknown evaluation protocol(s) {', '.join(unknown)}; known: {', '.join(PROTOCOLS)}")
     rows: list[dict[str, Any]] = []
     for task in modality.tasks(preset):
-        rows += _evaluate_task(encoder, feature_dim, modality, task, preset, seed, device)
+        if task.kind == "segmentation":  # linear_seg / finetune_seg on per-point features
+            rows += evaluate_segmentation(encoder, modality, task, preset, seed, device)
+        else:
+            rows += _evaluate_task(encoder, feature_dim, modality, task, preset, seed, device)
     return rows
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
+from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
 
 from rqbench.augment.base import MixInfo
+from rqbench.embedding import EmbeddedBackbone
 from rqbench.methods.schedule import cosine_momentum, ema_update
 
 
@@ -34,6 +36,10 @@ class Method(nn.Module):
 
     momentum: float
     fixed_momentum: bool = False
+    needs_indices: ClassVar[bool] = False
+    """True for methods that keep per-sample state (MID-Net's memory banks): the trainer then
+    builds them with ``num_samples=`` (the pretraining set's size) and calls ``forward`` with
+    ``indices=`` (the dataset index of every sample of the local batch, ``(B,)`` int64)."""
 
     def __init__(self, backbone: nn.Module, feature_dim: int) -> None:
         super().__init__()
@@ -41,13 +47,22 @@ class Method(nn.Module):
             raise TypeError(f"backbone must be a torch.nn.Module, got {type(backbone).__name__}")
         if isinstance(feature_dim, bool) or not isinstance(feature_dim, int) or feature_dim < 1:
             raise ValueError(f"feature_dim must be a positive integer, got {feature_dim!r}")
+        self.input_embedding: nn.Module | None = None
+        if isinstance(backbone, EmbeddedBackbone):  # the channel stage acts between its parts
+            self.input_embedding, backbone = backbone.embedding, backbone.encoder
         self.backbone = backbone
         self.feature_dim = feature_dim
 
     @property
     def encoder(self) -> nn.Module:
-        """The online backbone (what evaluation probes)."""
-        return self.backbone
+        """The online backbone (what evaluation probes), input embedding included if any."""
+        if self.input_embedding is None:
+            return self.backbone
+        return EmbeddedBackbone(self.input_embedding, self.backbone)
+
+    def embed(self, x: Tensor) -> Tensor:
+        """The channel-stage tensor of a view: the input embedding's output, or ``x`` without one."""
+        return x if self.input_embedding is None else self.input_embedding(x)
 
     # -- to implement -------------------------------------------------------------------
     def query(self, x: Tensor) -> Tensor:  # pragma: no cover - interface

@@ -74,3 +74,25 @@ def byol_loss(p: Tensor, z: Tensor, mix: MixInfo | None = None) -> Tensor:
         cross = (p * z[mix.partner.to(p.device)]).sum(dim=1)
         target = lam * target + (1.0 - lam) * cross
     return (2.0 - 2.0 * target).mean()
+
+
+def mixed_infonce_loss(q: Tensor, k: Tensor, temperature: float, mix: MixInfo | None = None) -> Tensor:
+    """DABS e-Mix's contrastive objective (Tamkin et al. 2021, ``src/systems/emix.py``).
+
+    ``logits = normalize(q) @ normalize(k).T / T`` over the local batch, and per query
+    ``lam_i CE(logits_i, i) + (1 - lam_i) CE(logits_i, partner_i)`` averaged (``lam = 1``
+    without ``mix``: plain in-batch InfoNCE). Unlike :func:`moco_contrastive_loss`, ``k`` keeps
+    its gradient (both branches are the same online network) and nothing is gathered or rescaled.
+    """
+    n = _check_pair(q, k, ("q", "k"))
+    if not temperature > 0:
+        raise ValueError(f"temperature must be positive, got {temperature!r}")
+    logits = F.normalize(q, dim=1) @ F.normalize(k, dim=1).T / temperature
+    labels = torch.arange(n, device=q.device)
+    if mix is None:
+        return F.cross_entropy(logits, labels)
+    _check_mix(mix, n)
+    lam = mix.weight.to(device=logits.device, dtype=logits.dtype)
+    ce_own = F.cross_entropy(logits, labels, reduction="none")
+    ce_partner = F.cross_entropy(logits, mix.partner.to(logits.device), reduction="none")
+    return (lam * ce_own + (1.0 - lam) * ce_partner).mean()

@@ -95,11 +95,21 @@ def learning_rate(cfg: RunConfig, step: int, total_steps: int, per_epoch: int) -
     return warmup_cosine(step, total_steps, warmup, base)
 
 
-def build_method(cfg: RunConfig, modality: Modality) -> Method:
-    """A fresh method around a fresh backbone, seeded by the run's seed."""
+def build_method(cfg: RunConfig, modality: Modality, num_samples: int | None = None) -> Method:
+    """A fresh method around a fresh backbone, seeded by the run's seed.
+
+    Methods with ``needs_indices`` (per-sample memory banks) also get ``num_samples``, the
+    size of the pretraining set (required for them).
+    """
     seed_everything(cfg.seed)
     backbone, feature_dim = modality.backbone(cfg.preset)
-    return METHODS.get(cfg.method)(backbone, feature_dim, **cfg.preset.method_kwargs(cfg.method))
+    cls = METHODS.get(cfg.method)
+    kwargs = cfg.preset.method_kwargs(cfg.method)
+    if getattr(cls, "needs_indices", False):
+        if num_samples is None:
+            raise ValueError(f"method {cfg.method!r} keeps per-sample state and needs num_samples (the pretraining set's size)")
+        kwargs["num_samples"] = num_samples
+    return cls(backbone, feature_dim, **kwargs)
 
 
 def amp_context(cfg: RunConfig, device: torch.device) -> tuple[contextlib.AbstractContextManager[Any], torch.amp.GradScaler | None]:
@@ -164,7 +174,7 @@ def pretrain(
     total_steps = preset.epochs * per_epoch
     stop = total_steps if max_steps is None else min(total_steps, max_steps)
 
-    method = build_method(cfg, modality).to(env.device)
+    method = build_method(cfg, modality, num_samples).to(env.device)
     if env.distributed and env.device.type == "cuda" and preset.sync_bn:
         method = nn.SyncBatchNorm.convert_sync_batchnorm(method)  # type: ignore[assignment]
     aug_gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + env.rank)
@@ -226,10 +236,11 @@ def pretrain(
                 collate_fn=stack_inputs,
                 pin_memory=env.device.type == "cuda",
             )
-            for (step, epoch, _), batch in zip(schedule, loader):
+            for (step, epoch, _), local, batch in zip(schedule, local_indices, loader):
                 tick = time.perf_counter()
                 batch = batch.to(env.device, non_blocking=True)  # base views run on the training device
-                views = [modality.view(batch, preset, pipeline.view, aug_gen, i) for i in range(2)]
+                # an input embedding (EmbeddedBackbone) runs before the channel stage; identity otherwise
+                views = [method.embed(modality.view(batch, preset, pipeline.view, aug_gen, i)) for i in range(2)]
                 for group in optimizer.param_groups:
                     group["lr"] = lr = learning_rate(cfg, step, total_steps, per_epoch)
                 momentum = method.momentum_update(step, total_steps)
@@ -240,6 +251,7 @@ def pretrain(
                         queries=(mixed[0][0], mixed[1][0]),
                         keys=(keys[0], keys[1]),
                         mix=(mixed[0][1], mixed[1][1]),
+                        **({"indices": torch.as_tensor(local, device=env.device)} if method.needs_indices else {}),
                     )
                 if not torch.isfinite(loss):
                     raise FloatingPointError(f"loss is {loss.item()} at step {step}; lower the learning rate or check the data")

@@ -111,7 +111,8 @@ def test_evals_for_lists_what_cells_read() -> None:
 
 def test_table10_pretrains_each_domain() -> None:
     runs = runs_for(TABLES.get("table10"), 1)
-    assert len({dict(r.overrides)["domain"] for r in runs}) == 6
+    assert len({dict(r.overrides)["data.domain"] for r in runs}) == 6
+    assert all(dict(r.overrides).get("backbone.freeze_embedding", True) is (r.aug != "emix") for r in runs)
     assert {r.aug for r in runs} == {"none", "emix", "rq"}
 
 

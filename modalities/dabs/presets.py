@@ -1,0 +1,80 @@
+"""Presets of the DABS modality: ``quick`` (one domain's run in a few CPU minutes) and ``paper``.
+
+``paper`` is the paper's Section 5.4 setting on DABS's recipe (Tamkin et al. 2021): Transformer
+dim 256, depth 12, 8 heads, MLP 512, dropout 0.1, CLS token, mean pooling; AdamW lr 1e-4,
+weight decay 1e-4, batch 64 (DABS's default), the e-Mix contrastive objective (``infonce``,
+T = 0.2, head to 128); DABS's linear protocol (encoder frozen, a linear classifier on the
+pooled 256-d features, Adam 1e-4 for 100 epochs in DABS; here our probe's settings), text of 128
+WordPiece tokens, full offline sets.
+
+``quick`` keeps the recipe at a scale that pretrains and evaluates one domain in 1-3 minutes on
+1-2 CPU cores: dim 64, depth 2, 4 heads, MLP 128; 2,048 pretraining samples per epoch (cycled
+when a domain has fewer: sensors, medical, stamps), batch 128, 6 epochs (96 steps), AdamW 1e-3
+(the e-Mix rate of 1e-4 hardly moves a model in 96 steps); text of 64 tokens with a 4,000-word
+vocabulary; evaluation sets capped at 2,000 training / 1,000 test samples.
+
+The input embedding is frozen at its random initialization (``backbone.freeze_embedding``,
+default True: the paper's setting for RQ, whose gradient is zero); the e-Mix baseline trains it
+as DABS does (Table 10 sets ``backbone.freeze_embedding=False`` on its e-Mix row).
+
+Data options (``preset.data``): ``domain`` (see ``rqbench list`` / :data:`~modalities.dabs.domains.DOMAINS`),
+``pretrain_samples``, ``eval_train_samples``, ``eval_test_samples``, ``extra_tasks`` (also the
+second evaluation sets: MNIST, Reuters R8 + fortunes, language ID), ``data_seed``, ``cache_dir``,
+and per-domain ones (``text_length``, ``vocab_size``, ``patch``, ``speech_patch``,
+``series_length``, ``segment``, ``sensor_sets``, ``image_size``, ``caption_length``).
+"""
+
+from __future__ import annotations
+
+from rqbench.preset import EvalSettings, Preset
+
+HEADS = {
+    "infonce": {"temperature": 0.2, "proj_dim": 128},
+    "moco": {"temperature": 0.2, "proj_layers": 3, "proj_hidden": 1024, "proj_dim": 128, "pred_hidden": 1024, "pred_last_bn": True},
+    "byol": {"proj_hidden": 1024, "proj_dim": 128, "pred_hidden": 1024},
+}
+
+QUICK = Preset(
+    name="quick",
+    epochs=6,
+    batch_size=128,
+    optimizer="adamw",
+    lr=1e-3,
+    lr_scaling=False,
+    weight_decay=1e-4,
+    warmup_epochs=0.5,
+    methods={
+        "infonce": {"temperature": 0.2, "proj_dim": 64},
+        "moco": {"temperature": 0.2, "proj_layers": 2, "proj_hidden": 256, "proj_dim": 64, "pred_hidden": 256},
+        "byol": {"proj_hidden": 256, "proj_dim": 64, "pred_hidden": 256},
+    },
+    backbone={"name": "dabs-transformer", "dim": 64, "depth": 2, "heads": 4, "mlp_dim": 128, "dropout": 0.1, "pool": "mean", "freeze_embedding": True},
+    data={
+        "domain": "natural_images",
+        "pretrain_samples": 2048,
+        "eval_train_samples": 2000,
+        "eval_test_samples": 1000,
+        "extra_tasks": False,
+        "text_length": 64,
+        "vocab_size": 4000,
+    },
+    checkpoint_every=0,
+    eval=EvalSettings(protocols=("linear", "knn"), label_fractions=(1.0,), linear_epochs=100, linear_lr=1e-2, knn_k=50, batch_size=512),
+)
+
+PAPER = Preset(
+    name="paper",
+    epochs=100,
+    batch_size=64,
+    optimizer="adamw",
+    lr=1e-4,
+    lr_scaling=False,
+    weight_decay=1e-4,
+    methods=HEADS,
+    backbone={"name": "dabs-transformer", "dim": 256, "depth": 12, "heads": 8, "mlp_dim": 512, "dropout": 0.1, "pool": "mean", "freeze_embedding": True},
+    data={"domain": "natural_images", "pretrain_samples": None, "eval_train_samples": None, "eval_test_samples": None, "extra_tasks": True, "text_length": 128, "vocab_size": 30000},
+    checkpoint_every=1000,
+    eval=EvalSettings(protocols=("linear",), label_fractions=(1.0,), linear_epochs=100, linear_lr=1e-3, batch_size=256),
+)
+
+PRESETS = {"quick": QUICK, "paper": PAPER}

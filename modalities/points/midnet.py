@@ -1,0 +1,122 @@
+"""MID-Net pretraining (Wang et al., "Unsupervised Learning of ... Multi-resolution Instance
+Discrimination", AAAI 2021) as a registered method: ``midnet``.
+
+Shape-instance and point-instance discrimination against memory banks (see
+:mod:`modalities.points.mid_loss` for the formulas and their source). The banks are buffers, so
+they are saved in checkpoints and resumed bit for bit; they never receive gradients. MID-Net
+discriminates instances against its banks, not views against each other, so it uses the first
+query view of each step (base augmentations, then RQ when the spec has it) and ignores the rest.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from modalities.points.layout import SEGMENT
+from modalities.points.mid_loss import momentum_rows, point_instance_loss, segment_means, shape_instance_loss
+from rqbench.augment.base import MixInfo
+from rqbench.methods import METHODS
+from rqbench.methods.base import Method
+from rqbench.methods.distributed import gather_keys
+
+
+@METHODS.register("midnet")
+class MIDNet(Method):
+    """MID-Net: shape- and point-instance discrimination with momentum-updated memory banks.
+
+    The backbone must have ``features(x) -> (shape (B, D), points (B, N, Dp))`` and
+    ``point_feature_dim``; the input's channel ``segment_channel`` holds each point's segment id.
+
+    Args:
+        backbone: e.g. :class:`modalities.points.backbone.OctreeUNet`.
+        feature_dim: width ``D`` of the shape features.
+        num_samples: number of pretraining shapes (rows of the shape bank; given by the trainer).
+        temperature: softmax temperature ``T`` (0.1).
+        bank_momentum: weight ``m`` of the new feature in a bank update (0.5).
+        segments: segments per shape ``S`` (100).
+        segment_channel: input channel holding the segment id.
+        point_weight: weight of the point-instance loss (1).
+    """
+
+    needs_indices: ClassVar[bool] = True
+    fixed_momentum = True
+
+    def __init__(
+        self,
+        backbone: nn.Module,
+        feature_dim: int,
+        num_samples: int,
+        temperature: float = 0.1,
+        bank_momentum: float = 0.5,
+        segments: int = 100,
+        segment_channel: int = SEGMENT,
+        point_weight: float = 1.0,
+    ) -> None:
+        super().__init__(backbone, feature_dim)
+        if not callable(getattr(backbone, "features", None)) or not isinstance(getattr(backbone, "point_feature_dim", None), int):
+            raise TypeError("MID-Net needs a backbone with features(x) -> (shape, point features) and point_feature_dim")
+        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
+            raise ValueError(f"num_samples must be a positive int, got {num_samples!r}")
+        if not temperature > 0 or not 0.0 <= bank_momentum <= 1.0 or segments < 1:
+            raise ValueError(f"need temperature > 0, bank_momentum in [0, 1], segments >= 1; got {temperature}, {bank_momentum}, {segments}")
+        self.temperature = float(temperature)
+        self.momentum = float(bank_momentum)
+        self.segments = int(segments)
+        self.segment_channel = int(segment_channel)
+        self.point_weight = float(point_weight)
+        point_dim = int(backbone.point_feature_dim)
+        self.register_buffer("shape_bank", F.normalize(torch.randn(num_samples, feature_dim), dim=1))
+        self.register_buffer("point_bank", F.normalize(torch.randn(num_samples, self.segments, point_dim), dim=2))
+
+    def segment_ids(self, x: Tensor) -> Tensor:
+        """The segment id of every point of ``x`` ``(B, N, C)``, checked to lie in ``[0, segments)``."""
+        seg = x[..., self.segment_channel].round().long()
+        if seg.numel() and (int(seg.min()) < 0 or int(seg.max()) >= self.segments):
+            raise ValueError(f"segment ids must lie in [0, {self.segments}), got [{int(seg.min())}, {int(seg.max())}]")
+        return seg
+
+    def losses(self, x: Tensor, indices: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+        """``(shape loss, point loss, shape features, point features, segments)`` of clouds ``x``."""
+        shape, points = self.backbone.features(x)
+        seg = self.segment_ids(x)
+        shape_loss = shape_instance_loss(shape.float(), self.shape_bank, indices, self.temperature)
+        point_loss = point_instance_loss(points.float(), self.point_bank[indices], seg, self.temperature)
+        return shape_loss, point_loss, shape, points, seg
+
+    def forward(  # type: ignore[override]
+        self,
+        queries: tuple[Tensor, Tensor],
+        keys: tuple[Tensor, Tensor],
+        mix: tuple[MixInfo | None, MixInfo | None] = (None, None),
+        indices: Tensor | None = None,
+    ) -> Tensor:
+        """MID-Net loss of the first query view; the banks are updated afterwards (no gradient)."""
+        if indices is None:
+            raise ValueError("MID-Net needs the dataset indices of the batch (indices=...)")
+        if any(m is not None for m in mix):
+            raise ValueError("MID-Net does not support mixing augmentations (it has no pairs of views to mix)")
+        indices = indices.to(self.shape_bank.device).long()
+        shape_loss, point_loss, shape, points, seg = self.losses(queries[0], indices)
+        self.update_banks(shape.detach().float(), points.detach().float(), seg, indices)
+        return shape_loss + self.point_weight * point_loss
+
+    @torch.no_grad()
+    def update_banks(self, shape: Tensor, points: Tensor, segments: Tensor, indices: Tensor) -> None:
+        """Move the bank rows of ``indices`` towards the batch's features (gathered over processes)."""
+        new_points = segment_means(points, segments, self.segments)
+        shape_all, _ = gather_keys(F.normalize(shape, dim=1))
+        points_all, _ = gather_keys(new_points)
+        idx_all, _ = gather_keys(indices)
+        # out of place: the loss's graph holds the old shape bank for its backward pass
+        self.shape_bank = self.shape_bank.index_copy(0, idx_all, momentum_rows(self.shape_bank[idx_all], shape_all, self.momentum))
+        self.point_bank[idx_all] = momentum_rows(self.point_bank[idx_all], points_all, self.momentum)
+
+    def momentum_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
+        return []
+
+    def extra_repr(self) -> str:
+        return f"temperature={self.temperature}, bank_momentum={self.momentum}, segments={self.segments}, banks={tuple(self.point_bank.shape)}"

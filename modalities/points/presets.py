@@ -1,0 +1,94 @@
+"""Presets of the points modality: ``quick`` (furniture + procedural parts on this CPU) and ``paper``.
+
+``paper`` carries section 5.2's setting: MID-Net on an O-CNN (octree depth 6), SGD, batch 32,
+lr 0.03 divided by 10 at epochs 200 and 300, 400 epochs, weight decay 5e-4; MID-Net
+``T = 0.1``, bank momentum 0.5, 100 segments; RQ 30 bins on xyz; ShapeNet pretraining, ModelNet40
+and ShapeNet-Part evaluation at 1/2/5/10/20/100 % (segmentation 1/5/100 %) labels.
+
+``quick`` keeps the recipe (SGD, step schedule, MID-Net settings) at CPU scale: 512 points,
+depth 5, a narrow U-Net (16, 32, 64), 320 furniture shapes for pretraining and as the
+classification training set, 6 epochs, 3 fine-tuning epochs. It was sized for time only (one
+forward + backward of 32 clouds costs about 1-2 s on one core here; one pretraining + evaluation
+run takes a few minutes), never by looking at which augmentation wins.
+"""
+
+from __future__ import annotations
+
+from rqbench.preset import EvalSettings, Preset
+
+_MIDNET = {"temperature": 0.1, "bank_momentum": 0.5, "segments": 100}
+_FRACTIONS = (0.01, 0.02, 0.05, 0.1, 0.2, 1.0)
+_SEG_FRACTIONS = (0.01, 0.05, 1.0)
+
+QUICK = Preset(
+    name="quick",
+    epochs=6,
+    batch_size=32,
+    optimizer="sgd",
+    lr=0.03,
+    lr_scaling=False,
+    weight_decay=5e-4,
+    momentum=0.9,
+    schedule="step",
+    milestones=(3, 5),
+    methods={
+        "midnet": _MIDNET,
+        "moco": {"proj_hidden": 256, "proj_dim": 64, "pred_hidden": 256, "temperature": 0.2},
+        "byol": {"proj_hidden": 256, "proj_dim": 64, "pred_hidden": 256},
+    },
+    backbone={"name": "octree-unet", "depth": 5, "channels": (16, 32, 64), "point_dim": 32},
+    data={
+        "source": "furniture",
+        "points": 512,
+        "pretrain_samples": 320,
+        "eval_train_samples": 320,
+        "tasks": ("furniture", "procedural_parts"),
+        "parts_per_category": (40, 20),
+    },
+    checkpoint_every=50,
+    eval=EvalSettings(
+        protocols=("linear", "finetune", "linear_seg", "finetune_seg"),
+        label_fractions=_FRACTIONS,
+        linear_epochs=200,
+        linear_lr=1e-2,
+        finetune_epochs=3,
+        finetune_lr=1e-3,
+        batch_size=32,
+        seg_label_fractions=_SEG_FRACTIONS,
+        seg_linear_epochs=20,
+    ),
+)
+
+PAPER = Preset(
+    name="paper",
+    epochs=400,
+    batch_size=32,
+    optimizer="sgd",
+    lr=0.03,
+    lr_scaling=False,
+    weight_decay=5e-4,
+    momentum=0.9,
+    schedule="step",
+    milestones=(200, 300),
+    methods={"midnet": _MIDNET, "moco": {"temperature": 0.2}, "byol": {}},
+    backbone={"name": "octree-unet", "depth": 6, "channels": (32, 64, 128, 256), "point_dim": 64},
+    data={
+        "source": "shapenet",
+        "points": 2048,
+        "tasks": ("modelnet40", "shapenet_part"),
+    },
+    checkpoint_every=1000,
+    num_workers=8,
+    eval=EvalSettings(
+        protocols=("linear", "finetune", "linear_seg", "finetune_seg"),
+        label_fractions=_FRACTIONS,
+        linear_epochs=100,
+        finetune_epochs=100,
+        finetune_lr=1e-3,
+        batch_size=32,
+        seg_label_fractions=_SEG_FRACTIONS,
+        seg_linear_epochs=100,
+    ),
+)
+
+PRESETS = {"quick": QUICK, "paper": PAPER}

@@ -1,0 +1,78 @@
+"""Run the segmentation protocols (``linear_seg``, ``finetune_seg``) of a preset on one segmentation task."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, Subset
+
+from rqbench.evaluate.fractions import label_fraction_indices
+from rqbench.evaluate.segment_probe import SegBatch, finetune_seg, linear_seg, point_features
+from rqbench.modality import Modality, Task
+from rqbench.preset import Preset
+
+SEG_PROTOCOLS = ("linear_seg", "finetune_seg")
+
+
+def _batches(dataset: Dataset, modality: Modality, preset: Preset, shuffle: bool = False, seed: int = 0) -> Iterator[SegBatch]:
+    gen = torch.Generator().manual_seed(seed)
+    for x, y, c in DataLoader(dataset, batch_size=preset.eval.batch_size, shuffle=shuffle, generator=gen):
+        yield modality.eval_view(x, preset), y, c
+
+
+def _categories(dataset: Dataset) -> torch.Tensor:
+    return torch.as_tensor([int(dataset[i][2]) for i in range(len(dataset))])  # type: ignore[arg-type]
+
+
+def evaluate_segmentation(encoder: nn.Module, modality: Modality, task: Task, preset: Preset, seed: int, device: torch.device) -> list[dict[str, Any]]:
+    """Rows ``{dataset, protocol, label_fraction, metric (c_miou / i_miou), value}`` of one segmentation task.
+
+    Label fractions (``seg_label_fractions``, else ``label_fractions``) are seeded subsets of the
+    training shapes, stratified by category.
+    """
+    settings = preset.eval
+    assert task.parts_of is not None
+    point_dim = getattr(encoder, "point_feature_dim", None)
+    if not isinstance(point_dim, int):
+        raise TypeError(f"task {task.name!r} is a segmentation task: the encoder needs an int point_feature_dim and point_features(x)")
+    fractions = settings.seg_label_fractions if settings.seg_label_fractions is not None else settings.label_fractions
+    categories = _categories(task.train)
+    rows: list[dict[str, Any]] = []
+
+    def add(protocol: str, fraction: float, result: Any) -> None:
+        for metric, value in (("c_miou", result.c_miou), ("i_miou", result.i_miou)):
+            rows.append({"dataset": task.name, "protocol": protocol, "label_fraction": fraction, "metric": metric, "value": value})
+
+    if "linear_seg" in settings.protocols:
+        train = point_features(encoder, _batches(task.train, modality, preset), device)
+        test = point_features(encoder, _batches(task.test, modality, preset), device)
+        for fraction in fractions:
+            idx = label_fraction_indices(categories, fraction, seed).tolist()
+            subset = ([train[0][i] for i in idx], [train[1][i] for i in idx], [train[2][i] for i in idx])
+            epochs = settings.seg_linear_epochs if settings.seg_linear_epochs is not None else settings.linear_epochs
+            add("linear_seg", fraction, linear_seg(subset, test, task.parts_of, task.num_classes, epochs=epochs, lr=settings.linear_lr,
+                                                   weight_decay=settings.linear_weight_decay, seed=seed))
+    if "finetune_seg" in settings.protocols:
+        for fraction in fractions:
+            subset = Subset(task.train, label_fraction_indices(categories, fraction, seed).tolist())
+            result = finetune_seg(
+                encoder,
+                point_dim,
+                task.num_classes,
+                lambda epoch, s=subset: _batches(s, modality, preset, shuffle=True, seed=seed * 1000 + epoch),
+                list(_batches(task.test, modality, preset)),
+                task.parts_of,
+                epochs=settings.finetune_epochs,
+                lr=settings.finetune_lr,
+                weight_decay=settings.finetune_weight_decay,
+                device=device,
+                seed=seed,
+            )
+            add("finetune_seg", fraction, result)
+    return rows
+
+
+__all__ = ["SEG_PROTOCOLS", "evaluate_segmentation"]

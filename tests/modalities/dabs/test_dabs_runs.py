@@ -1,0 +1,75 @@
+"""The dabs modality end to end: frozen vs trained embedding, a tiny real run, and the quick preset (slow)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import modalities.dabs.modality  # noqa: F401  (registers the modality; the entry point does it for users)
+from rqbench.modality import MODALITIES
+from rqbench.runner import Workspace, make_config, run
+from rqbench.train.loop import build_method, pretrain
+
+TINY = {
+    "data.domain": "sensors",
+    "data.pretrain_samples": 64,
+    "data.eval_train_samples": 64,
+    "data.eval_test_samples": 64,
+    "backbone.dim": 16,
+    "backbone.depth": 1,
+    "backbone.heads": 2,
+    "backbone.mlp_dim": 32,
+    "batch_size": 32,
+    "epochs": 1,
+    "eval.linear_epochs": 5,
+}
+
+
+def _embedding_after(aug: str, tmp_path, **extra) -> tuple[torch.nn.Module, dict[str, torch.Tensor]]:
+    cfg = make_config("dabs", "infonce", aug, **{**TINY, **extra})
+    modality = MODALITIES.get("dabs")()
+    before = {k: v.clone() for k, v in build_method(cfg, modality).input_embedding.state_dict().items()}
+    result = pretrain(cfg, modality, tmp_path / aug, progress=False)
+    return result.method.input_embedding, before
+
+
+def test_rq_keeps_the_embedding_frozen(tmp_path) -> None:
+    emb, before = _embedding_after("rq", tmp_path)
+    assert all(not p.requires_grad for p in emb.parameters())
+    assert all(torch.equal(v, before[k]) for k, v in emb.state_dict().items())
+
+
+def test_emix_trains_the_embedding(tmp_path) -> None:
+    emb, before = _embedding_after("emix", tmp_path, **{"backbone.freeze_embedding": False})
+    assert all(p.requires_grad for p in emb.parameters())
+    assert any(not torch.equal(v, before[k]) for k, v in emb.state_dict().items())
+
+
+def test_unknown_backbone_setting() -> None:
+    cfg = make_config("dabs", "infonce", "rq", **{**TINY, "backbone.width": 3})
+    with pytest.raises(ValueError, match="unknown dabs backbone setting"):
+        MODALITIES.get("dabs")().backbone(cfg.preset)
+
+
+@pytest.mark.parametrize("method", ["infonce", "moco"])
+def test_tiny_end_to_end_run(tmp_path, method: str) -> None:
+    cfg = make_config("dabs", method, "rq(bins=5)", **TINY)
+    rows = run(cfg, Workspace(tmp_path), progress=False)
+    linear = rows[(rows["protocol"] == "linear") & (rows["dataset"] == "japanese_vowels")]
+    assert len(linear) == 1 and 0.0 <= float(linear["value"].iloc[0]) <= 100.0
+    assert set(rows["dataset"]) == {"japanese_vowels", "basic_motions"}
+
+
+def test_scratch_run_evaluates_the_whole_backbone(tmp_path) -> None:
+    cfg = make_config("dabs", "infonce", "none", pretrain=False, **{**TINY, "data.domain": "medical"})
+    rows = run(cfg, Workspace(tmp_path), progress=False)
+    assert set(rows["dataset"]) == {"pig_cvp"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("aug", ["rq", "emix"])
+def test_quick_preset_natural_images(tmp_path, aug: str) -> None:
+    extra = {"backbone.freeze_embedding": False} if aug == "emix" else {}
+    rows = run(make_config("dabs", "infonce", aug, **{"data.domain": "natural_images", **extra}), Workspace(tmp_path), progress=False)
+    linear = rows[(rows["protocol"] == "linear") & (rows["dataset"] == "fashion_mnist")]
+    assert float(linear["value"].iloc[0]) > 30.0

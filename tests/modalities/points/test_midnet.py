@@ -1,0 +1,70 @@
+"""The MID-Net method: banks as buffers, updates, no gradient into banks, errors."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from modalities.points.backbone import OctreeUNet
+from modalities.points.midnet import MIDNet
+from rqbench.augment.base import MixInfo
+from rqbench.methods import METHODS
+
+
+def clouds(b: int = 4, n: int = 64, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    xyz = F.normalize(torch.randn(b, n, 3, generator=g), dim=-1) * 0.8
+    seg = torch.randint(0, 8, (b, n, 1), generator=g).float()
+    return torch.cat([xyz, F.normalize(xyz, dim=-1), seg], dim=-1)
+
+
+def method(num_samples: int = 10) -> MIDNet:
+    torch.manual_seed(0)
+    return MIDNet(OctreeUNet(depth=4, channels=(8, 16), point_dim=8), 16, num_samples=num_samples, segments=8)
+
+
+def test_registered_and_needs_indices() -> None:
+    assert METHODS.get("midnet") is MIDNet
+    assert MIDNet.needs_indices
+
+
+def test_banks_are_unit_buffers_in_state_dict() -> None:
+    m = method()
+    state = m.state_dict()
+    assert state["shape_bank"].shape == (10, 16) and state["point_bank"].shape == (10, 8, 8)
+    assert torch.allclose(m.shape_bank.norm(dim=1), torch.ones(10))
+    assert not any(p is m.shape_bank or p is m.point_bank for p in m.parameters())
+
+
+def test_forward_updates_only_batch_rows_by_momentum() -> None:
+    m = method()
+    x = clouds()
+    idx = torch.tensor([1, 3, 5, 7])
+    before_shape, before_point = m.shape_bank.clone(), m.point_bank.clone()
+    m.eval()  # BatchNorm in eval: the features below are the ones the update used
+    with torch.no_grad():
+        shape, points = m.backbone.features(x)
+    loss = m((x, x), (x, x), indices=idx)
+    loss.backward()
+    expected = F.normalize(0.5 * F.normalize(shape, dim=1) + 0.5 * before_shape[idx], dim=1)
+    assert torch.allclose(m.shape_bank[idx], expected, atol=1e-5)
+    others = torch.tensor([0, 2, 4, 6, 8, 9])
+    assert torch.equal(m.shape_bank[others], before_shape[others])
+    assert torch.equal(m.point_bank[others], before_point[others])
+    assert torch.allclose(m.point_bank.norm(dim=2), torch.ones(10, 8), atol=1e-5)
+    assert m.shape_bank.grad is None and m.point_bank.grad is None
+    assert all(p.grad is not None for p in m.backbone.parameters() if p.requires_grad)
+
+
+def test_clear_errors() -> None:
+    m = method()
+    x = clouds()
+    with pytest.raises(ValueError, match="indices"):
+        m((x, x), (x, x))
+    with pytest.raises(ValueError, match="mixing"):
+        m((x, x), (x, x), (MixInfo(torch.arange(4), torch.ones(4)), None), indices=torch.arange(4))
+    bad = x.clone()
+    bad[0, 0, 6] = 8
+    with pytest.raises(ValueError, match="segment ids"):
+        m((bad, bad), (bad, bad), indices=torch.arange(4))
+    with pytest.raises(TypeError, match="features"):
+        MIDNet(torch.nn.Linear(3, 3), 3, num_samples=4)
