@@ -33,7 +33,6 @@ Everything is loaded once per process.
 from __future__ import annotations
 
 import functools
-import inspect
 import json
 import sys
 from collections.abc import Mapping
@@ -45,7 +44,7 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset
 
 from rqbench.augment.base import ChannelLayout
-from rqbench.augment.spec import build_pipeline
+from rqbench.augment.spec import apply_views, build_pipeline
 from rqbench.modality import MODALITIES, Modality, Task
 from rqbench.preset import Preset
 
@@ -139,20 +138,6 @@ def task_datasets(data: Mapping[str, Any]) -> list[Task]:
     """The downstream tasks ``data`` describes (train and test of whole, standardized clips)."""
     return [Task(name, train, test, classes) for name, train, test, classes in _tasks(_key(data))]
 
-
-def _takes_index(module: nn.Module) -> bool:
-    try:
-        return "index" in inspect.signature(module.forward).parameters
-    except (TypeError, ValueError):  # pragma: no cover
-        return False
-
-
-def apply_views(view_augs: nn.Module, x: Tensor, index: int) -> Tensor:
-    """The view-stage modules of ``view_augs`` (an ``nn.Sequential`` or one module) in order, given ``index`` when they take it."""
-    modules = list(view_augs) if isinstance(view_augs, nn.Sequential) else [view_augs]
-    for module in modules:
-        x = module(x, index) if _takes_index(module) else module(x)
-    return x
 
 
 @MODALITIES.register("audio")

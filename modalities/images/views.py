@@ -29,7 +29,6 @@ facebookresearch/moco-v3 ``main_moco.py``):
 
 from __future__ import annotations
 
-import inspect
 import math
 from collections.abc import Callable
 
@@ -39,6 +38,7 @@ from torch import Tensor, nn
 
 from rqbench.augment.base import Augmentation, Stage, check_float_tensor, check_probability
 from rqbench.augment.registry import register_augmentation
+from rqbench.augment.spec import apply_views  # re-exported: the view stage with its index
 
 __all__ = [
     "CenterCrop",
@@ -441,22 +441,3 @@ class MoCoV3Full(ImageView):
             x = part.batch_forward(x, index)
         return x
 
-
-def _takes_index(module: nn.Module) -> bool:
-    try:
-        return "index" in inspect.signature(module.forward).parameters
-    except (TypeError, ValueError):  # pragma: no cover - builtins without signatures
-        return False
-
-
-def apply_views(view_augs: nn.Module, x: Tensor, index: int) -> Tensor:
-    """View number ``index`` of batch ``x``: each child of ``view_augs`` (an ``nn.Sequential``,
-    e.g. ``pipeline.view``) applied in order, given ``index`` when its ``forward`` takes one.
-
-    A module that is not an ``nn.Sequential`` is applied as the only view augmentation;
-    an empty sequence returns ``x`` unchanged.
-    """
-    modules = list(view_augs) if isinstance(view_augs, nn.Sequential) else [view_augs]
-    for module in modules:
-        x = module(x, index) if _takes_index(module) else module(x)
-    return x

@@ -249,3 +249,23 @@ def build_pipeline(
     mixing = stages[Stage.MIXING][0] if stages[Stage.MIXING] else None
     assert mixing is None or isinstance(mixing, MixingAugmentation)
     return AugmentationPipeline(parsed, stages[Stage.VIEW], stages[Stage.CHANNEL], mixing)
+
+
+def _takes_index(module: nn.Module) -> bool:
+    try:
+        return "index" in inspect.signature(module.forward).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins without signatures
+        return False
+
+
+def apply_views(view_augs: nn.Module, x: Tensor, index: int) -> Tensor:
+    """View number ``index`` of batch ``x``: each child of ``view_augs`` (an ``nn.Sequential``,
+    e.g. ``pipeline.view``) applied in order, given ``index`` when its ``forward`` takes one.
+
+    A module that is not an ``nn.Sequential`` is applied as the only view augmentation;
+    an empty sequence returns ``x`` unchanged.
+    """
+    modules = list(view_augs) if isinstance(view_augs, nn.Sequential) else [view_augs]
+    for module in modules:
+        x = module(x, index) if _takes_index(module) else module(x)
+    return x
