@@ -21,7 +21,9 @@ Data options (``preset.data``): ``domain`` (see ``rqbench list`` / :data:`~modal
 ``pretrain_samples``, ``eval_train_samples``, ``eval_test_samples``, ``extra_tasks`` (also the
 second evaluation sets: MNIST, Reuters R8 + fortunes, language ID), ``data_seed``, ``cache_dir``,
 and per-domain ones (``text_length``, ``vocab_size``, ``patch``, ``speech_patch``,
-``series_length``, ``segment``, ``sensor_sets``, ``image_size``, ``caption_length``).
+``series_length``, ``segment``, ``sensor_sets``, ``image_size``, ``caption_length``); the real
+DABS sets (:mod:`modalities.dabs.hub`) also read ``hub_ids``, ``hub_roots``,
+``librispeech_splits``, ``pamap2_stride``, ``standardize``, ``chexpert_labels`` and ``caption_vocab``.
 """
 
 from __future__ import annotations
