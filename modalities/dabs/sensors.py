@@ -57,7 +57,8 @@ def _aeon_split(name: str, split: str) -> tuple[list[np.ndarray], np.ndarray]:
     return [np.asarray(s) for s in x], np.asarray(y)
 
 
-def _standardize(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
+def standardize_channels(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
+    """``train`` and ``others`` ``(N, steps, channels)`` z-scored per channel with ``train``'s mean and std (a std below 1e-6 counts as 1)."""
     mean = train.mean(axis=(0, 1), keepdims=True)
     std = train.std(axis=(0, 1), keepdims=True)
     std[std < 1e-6] = 1.0
@@ -76,9 +77,9 @@ def _series_domain(sets: dict[str, tuple[tuple[list[np.ndarray], np.ndarray], tu
     pretrain = np.concatenate([a[0] for a in arrays.values()])
     tasks = []
     for name, (tr, ytr, te, yte) in arrays.items():
-        _, tr, te = _standardize(pretrain, tr, te)
+        _, tr, te = standardize_channels(pretrain, tr, te)
         tasks.append(make_task(name, (torch.from_numpy(tr.astype(np.float32)), torch.from_numpy(ytr)), (torch.from_numpy(te.astype(np.float32)), torch.from_numpy(yte)), options, seed))
-    pretrain = _standardize(pretrain)[0].astype(np.float32)
+    pretrain = standardize_channels(pretrain)[0].astype(np.float32)
     return DomainData(
         pretrain=fit_count(torch.from_numpy(pretrain), options.get("pretrain_samples"), seed),
         tasks=tuple(tasks),

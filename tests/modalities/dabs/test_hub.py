@@ -15,6 +15,7 @@ import torch
 
 from modalities.dabs import hub
 from modalities.dabs.domains import DomainDataError, load_domain
+from modalities.dabs.hub import sources  # downloads look urlopen up there
 
 # --------------------------------------------------------------------------------------------
 # PAMAP2
@@ -100,7 +101,7 @@ def test_pamap2_downloads_once_into_the_cache(pamap2_root: Path, tmp_path: Path,
     inner = _zip_bytes({f"PAMAP2_Dataset/Protocol/{p.name}": p.read_bytes() for p in protocol.iterdir()} | {"PAMAP2_Dataset/Optional/subject101.dat": b"x"})
     outer = _zip_bytes({"PAMAP2_Dataset.zip": inner, "readme.pdf": b"%PDF"})  # UCI's newer archive nests the zip
     urls = []
-    monkeypatch.setattr(hub.urllib.request, "urlopen", lambda url, timeout: urls.append(url) or io.BytesIO(outer))
+    monkeypatch.setattr(sources.urllib.request, "urlopen", lambda url, timeout: urls.append(url) or io.BytesIO(outer))
     opts = {"cache_dir": str(tmp_path / "cache"), "series_length": 10, "hub_ids": {"pamap2": "https://example.org/pamap2.zip"}}
     data = load_domain("pamap2", opts)
     folder = tmp_path / "cache" / "dabs" / "pamap2-protocol"
@@ -115,7 +116,7 @@ def test_pamap2_offline_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     def no_network(url: str, timeout: float) -> None:
         raise urllib.error.URLError("Name or service not known")
 
-    monkeypatch.setattr(hub.urllib.request, "urlopen", no_network)
+    monkeypatch.setattr(sources.urllib.request, "urlopen", no_network)
     with pytest.raises(DomainDataError, match=r"DABS pamap2: could not load https://archive\.ics\.uci\.edu/.*PAMAP2_Dataset\.zip \(URLError.*hub_roots\.pamap2"):
         load_domain("pamap2", {"cache_dir": str(tmp_path)})
     assert not list(tmp_path.rglob("*.part")) and not list(tmp_path.rglob("*.zip"))
