@@ -147,18 +147,19 @@ def bench_command(
     results: Path = typer.Option(Path("results"), help="Results directory (runs/, results.csv, tables/)."),
     device: str | None = typer.Option(None, help="cpu or cuda (default: cuda when available)."),
     progress: bool = typer.Option(True, help="Show progress bars."),
+    shard_of: str = typer.Option("0/1", "--shard", help="Run share i of n ('i/n'): n bench processes given 0/n..n-1/n split the table's runs."),
 ) -> None:
     """Run every config a paper table needs that has not finished yet, then render the table."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from rqbench.runner import Workspace, make_config, run
+    from rqbench.runner import Workspace, make_config, parse_shard, run, shard
     from rqbench.tables import TABLES, runs_for
     from rqbench.train.distributed import init_distributed
 
     try:
         spec = TABLES.get(table)
         requests = runs_for(spec, seeds)
-        configs = [make_config(r.modality, r.method, r.aug, preset, r.seed, r.pretrain, **dict(r.overrides)) for r in requests]
+        configs = shard([make_config(r.modality, r.method, r.aug, preset, r.seed, r.pretrain, **dict(r.overrides)) for r in requests], *parse_shard(shard_of))
     except (ValueError, KeyError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
@@ -166,7 +167,8 @@ def bench_command(
     workspace = Workspace(results)
     todo = [c for c in configs if not workspace.is_done(c)]
     if env.is_main:
-        console.print(f"{table}: {len(configs)} runs, {len(configs) - len(todo)} finished already, {len(todo)} to do")
+        share = "" if shard_of == "0/1" else f" (shard {shard_of})"
+        console.print(f"{table}{share}: {len(configs)} runs, {len(configs) - len(todo)} finished already, {len(todo)} to do")
     bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, disable=not (progress and env.is_main))
     with bar:
         task = bar.add_task(f"{table} runs", total=len(todo))

@@ -6,6 +6,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 
@@ -21,6 +22,7 @@ from rqbench.train.loop import pretrain
 from rqbench.train.seed import seed_everything
 
 DONE = "done.json"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,23 @@ def make_config(modality: str, method: str, aug: str, preset: str = "quick", see
         method, aug = "scratch", "none"  # one random-init run per seed serves every table
     resolved = instance.preset(preset).with_overrides(**overrides) if overrides else instance.preset(preset)
     return RunConfig(modality, method, aug, resolved, seed, pretrain)
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"i/n"`` -> ``(i, n)`` with ``0 <= i < n``: share ``i`` of ``n`` of a list of runs."""
+    parts = text.split("/")
+    try:
+        index, count = (int(p) for p in parts)
+    except ValueError:
+        raise ValueError(f"shard must look like 'i/n' (e.g. 0/2), got {text!r}") from None
+    if count < 1 or not 0 <= index < count:
+        raise ValueError(f"shard {text!r}: need n >= 1 and 0 <= i < n")
+    return index, count
+
+
+def shard(items: list[T], index: int, count: int) -> list[T]:
+    """Every ``count``-th item starting at ``index``: ``count`` processes given ``0..count-1`` split ``items`` without overlap."""
+    return items[index::count]
 
 
 def run(cfg: RunConfig, workspace: Workspace, env: DistEnv = DistEnv(), *, resume: bool = True, progress: bool = True) -> pd.DataFrame:

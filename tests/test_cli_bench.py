@@ -71,3 +71,15 @@ def test_run_command_and_errors(tmp_path) -> None:
     ]:
         result = runner.invoke(app, [*args, "--results", str(tmp_path)], env={"COLUMNS": "200"})
         assert result.exit_code == 2 and message in result.output, (args, result.output)
+
+
+def test_bench_shards_split_the_runs_without_overlap(tmp_path) -> None:
+    first = invoke("bench", "blobs-table", "--seeds", "1", "--shard", "0/2", "--results", str(tmp_path), "--no-progress")
+    assert "(shard 0/2): 2 runs, 0 finished already, 2 to do" in first
+    second = invoke("bench", "blobs-table", "--seeds", "1", "--shard", "1/2", "--results", str(tmp_path), "--no-progress")
+    assert "(shard 1/2): 1 runs, 0 finished already, 1 to do" in second
+    assert pd.read_csv(tmp_path / "results.csv")["run_key"].nunique() == 3
+    whole = invoke("bench", "blobs-table", "--seeds", "1", "--results", str(tmp_path), "--no-progress")
+    assert "3 runs, 3 finished already, 0 to do" in whole
+    bad = runner.invoke(app, ["bench", "blobs-table", "--shard", "2/2", "--results", str(tmp_path)])
+    assert bad.exit_code == 2 and "0 <= i < n" in bad.output

@@ -7,11 +7,15 @@ T = 0.2, head to 128); DABS's linear protocol (encoder frozen, a linear classifi
 pooled 256-d features, Adam 1e-4 for 100 epochs in DABS; here our probe's settings), text of 128
 WordPiece tokens, full offline sets.
 
-``quick`` keeps the recipe at a scale that pretrains and evaluates one domain in 1-3 minutes on
-1-2 CPU cores: dim 64, depth 2, 4 heads, MLP 128; 2,048 pretraining samples per epoch (cycled
-when a domain has fewer: sensors, medical, stamps), batch 128, 6 epochs (96 steps), AdamW 1e-3
-(the e-Mix rate of 1e-4 hardly moves a model in 96 steps); text of 64 tokens with a 4,000-word
-vocabulary; evaluation sets capped at 2,000 training / 1,000 test samples.
+``quick`` keeps the recipe at a scale that pretrains and evaluates one domain in 1-4 minutes on
+one CPU core: dim 64, depth 2, 4 heads, MLP 128; 2,048 pretraining samples per epoch (cycled
+when a domain has fewer: sensors, medical, stamps), batch 128, 20 epochs (320 steps), AdamW 1e-3
+(the e-Mix rate of 1e-4 hardly moves a model in a few hundred steps); text of 64 tokens with a
+4,000-word vocabulary; evaluation sets capped at 2,000 training / 1,000 test samples. The first
+quick preset pretrained 6 epochs (96 steps): every pretrained row then sat within about 1 point
+of the random encoder on average; 20 epochs lift e-Mix and RQ 6-8 points above it on natural
+images and speech (seed 0). Text (20 Newsgroups, 20 classes) stays at the random encoder's
+level at this scale even with dim 128 (21.8 scratch vs 22.3 e-Mix).
 
 The input embedding is frozen at its random initialization (``backbone.freeze_embedding``,
 default True: the paper's setting for RQ, whose gradient is zero); the e-Mix baseline trains it
@@ -38,7 +42,7 @@ HEADS = {
 
 QUICK = Preset(
     name="quick",
-    epochs=6,
+    epochs=20,
     batch_size=128,
     optimizer="adamw",
     lr=1e-3,
