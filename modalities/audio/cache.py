@@ -62,7 +62,7 @@ import numpy as np
 import pyarrow as pa
 import torch
 
-from rqbench.cache import cache_root, quiet_datasets_progress
+from rqbench.cache import cache_root, progress_bar, quiet_datasets_progress
 from rqbench.registry import Registry
 
 from .features import SAMPLE_RATE
@@ -175,28 +175,6 @@ def file_fingerprint(paths: Iterable[Path], base: Path | None = None) -> str:
         shown = path.relative_to(base).as_posix() if base is not None else str(path)
         digest.update(f"{shown}\t{stat.st_size}\t{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:16]
-
-
-@contextlib.contextmanager
-def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator[Callable[[int], None]]:
-    """A ``rich`` progress bar on stderr (``done/total``, elapsed, ETA); yields ``advance(n=1)``."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-    bar = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=False,
-        disable=not enabled,
-    )
-    with bar:
-        task = bar.add_task(description, total=total)
-        yield lambda n=1: bar.advance(task, n)
 
 
 @contextlib.contextmanager

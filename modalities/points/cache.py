@@ -12,20 +12,19 @@ from); part-labelled sets add ``parts`` (``Sequence(int64)``, one part label per
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import datasets
 import numpy as np
 
-from rqbench.cache import cache_root, quiet_datasets_progress
+from rqbench.cache import cache_root, progress_bar, quiet_datasets_progress
 
 CACHE_FORMAT = 1
 
@@ -81,20 +80,6 @@ def load_or_build(
     with quiet_datasets_progress():
         splits = {s: datasets.load_from_disk(str(final / s)) for s in meta["splits"]}
     return splits, meta
-
-
-@contextlib.contextmanager
-def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator[Callable[[], None]]:
-    """A ``rich`` progress bar on stderr; yields ``advance()``."""
-    if not enabled:
-        yield lambda: None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(TextColumn(description), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(description, total=total)
-        yield lambda: bar.advance(task)
 
 
 def stratified_split(labels: np.ndarray, test_fraction: float, seed: int) -> np.ndarray:
