@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import ClassVar
 
 import torch
@@ -19,6 +19,12 @@ def frozen_copy(module: nn.Module) -> nn.Module:
     twin = copy.deepcopy(module)
     twin.requires_grad_(False)
     return twin
+
+
+def check_views(queries: Sequence[Tensor], keys: Sequence[Tensor], mix: Sequence[MixInfo | None]) -> None:
+    """Raise ``ValueError`` unless there are two query views, two key views and two mix entries."""
+    if len(queries) != 2 or len(keys) != 2 or len(mix) != 2:
+        raise ValueError("a method needs two query views, two key views and two mix entries")
 
 
 class Method(nn.Module):
@@ -93,8 +99,7 @@ class Method(nn.Module):
         ``queries`` are the (possibly mixed) views for the online branch, ``keys`` the
         clean views for the momentum branch (the same tensors when nothing mixes).
         """
-        if len(queries) != 2 or len(keys) != 2 or len(mix) != 2:
-            raise ValueError("a method needs two query views, two key views and two mix entries")
+        check_views(queries, keys, mix)
         q1, q2 = self.query(queries[0]), self.query(queries[1])
         with torch.no_grad():
             k1, k2 = self.key(keys[0]), self.key(keys[1])

@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 from rqbench.augment.base import MixInfo
 from rqbench.methods import METHODS
-from rqbench.methods.base import Method
+from rqbench.methods.base import Method, check_views
 from rqbench.methods.losses import mixed_infonce_loss
 
 
@@ -64,8 +64,7 @@ class InfoNCE(Method):
         mix: tuple[MixInfo | None, MixInfo | None] = (None, None),
     ) -> Tensor:
         """Mean of the two directions, keys encoded *with* gradients (a key that is its query is encoded once)."""
-        if len(queries) != 2 or len(keys) != 2 or len(mix) != 2:
-            raise ValueError("a method needs two query views, two key views and two mix entries")
+        check_views(queries, keys, mix)
         q = [self.query(v) for v in queries]
         k = [q[i] if keys[i] is queries[i] else self.query(keys[i]) for i in range(2)]
         return 0.5 * (self.pair_loss(q[0], k[1], mix[0]) + self.pair_loss(q[1], k[0], mix[1]))
