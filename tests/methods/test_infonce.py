@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 from torch import nn
 
@@ -79,3 +80,12 @@ def test_plain_backbone_is_unchanged() -> None:
     x = torch.randn(2, 4)
     assert model.input_embedding is None and model.encoder is model.backbone and model.embed(x) is x
     assert not any(k.startswith("input_embedding") for k in model.state_dict())
+
+
+def test_wrong_number_of_views_is_refused() -> None:
+    method = InfoNCE(nn.Linear(4, 8), 8)
+    x = torch.randn(3, 4)
+    with pytest.raises(ValueError, match="two query views"):
+        method((x,), (x, x), (None, None))
+    with pytest.raises(ValueError, match="two mix entries"):
+        MoCoV3(nn.Linear(4, 8), 8)((x, x), (x, x), (None,))
