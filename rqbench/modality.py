@@ -32,7 +32,9 @@ class Task:
         train, test: map-style datasets of ``(input, int label)``; for a segmentation task,
             ``(input, part labels, category)`` triples (``(N,)`` int64 labels, one per point).
         num_classes: number of classes (segmentation: number of part labels over all categories).
-        metric: the metric name of the result rows (``top1``; segmentation writes ``c_miou`` and ``i_miou``).
+        metric: the linear probe's metric (:data:`~rqbench.evaluate.metrics.SCORE_METRICS`:
+            ``top1``, ``auroc``); kNN and fine-tuning rows are ``top1``; segmentation writes
+            ``c_miou`` and ``i_miou``.
         kind: ``"classification"`` or ``"segmentation"``; it decides which of the preset's
             protocols run on the task. A segmentation task needs an encoder with
             ``point_features(x) -> (B, N, D)`` and an int ``point_feature_dim``.

@@ -14,6 +14,7 @@ from rqbench.evaluate.finetune import finetune
 from rqbench.evaluate.fractions import label_fraction_indices
 from rqbench.evaluate.knn import knn_accuracy
 from rqbench.evaluate.linear import linear_probe
+from rqbench.evaluate.metrics import SCORE_METRICS
 from rqbench.evaluate.seg_protocol import SEG_PROTOCOLS, evaluate_segmentation
 from rqbench.modality import Modality, Task
 from rqbench.preset import Preset
@@ -35,8 +36,10 @@ def evaluate_encoder(encoder: nn.Module, feature_dim: int, modality: Modality, p
     """Rows ``{dataset, protocol, label_fraction, metric, value}`` for every task and protocol.
 
     Linear probe: frozen, standardized features, one probe per label fraction (seeded,
-    stratified subset of the training labels). kNN: all training labels. Fine-tune: a
-    linear head on the encoder, trained end to end, per label fraction.
+    stratified subset of the training labels), scored with the task's ``metric``
+    (:data:`~rqbench.evaluate.metrics.SCORE_METRICS`: ``top1``, ``auroc``). kNN: all training
+    labels. Fine-tune: a linear head on the encoder, trained end to end, per label fraction.
+    kNN and fine-tuning report top-1 accuracy whatever the task's metric.
     """
     settings = preset.eval
     unknown = sorted(set(settings.protocols) - set(PROTOCOLS))
@@ -56,9 +59,10 @@ def _evaluate_task(encoder: nn.Module, feature_dim: int, modality: Modality, tas
     if len(task.train) == 0 or len(task.test) == 0:  # type: ignore[arg-type]
         raise ValueError(f"task {task.name!r} has an empty train or test set")
     rows: list[dict[str, Any]] = []
+    score_metric = SCORE_METRICS.get(task.metric)  # an unknown metric fails before any work
 
-    def row(protocol: str, fraction: float, value: float) -> None:
-        rows.append({"dataset": task.name, "protocol": protocol, "label_fraction": fraction, "metric": task.metric, "value": value})
+    def row(protocol: str, fraction: float, value: float, metric: str = "top1") -> None:
+        rows.append({"dataset": task.name, "protocol": protocol, "label_fraction": fraction, "metric": metric, "value": value})
 
     needs_features = {"linear", "knn"} & set(settings.protocols)
     if needs_features:
@@ -81,7 +85,12 @@ def _evaluate_task(encoder: nn.Module, feature_dim: int, modality: Modality, tas
                 val_fraction=settings.val_fraction,
                 patience=settings.patience,
             )
-            row("linear", fraction, result.accuracy)
+            if task.metric == "top1":
+                row("linear", fraction, result.accuracy)
+            else:  # the task's own metric of the kept probe's scores on the test set
+                with torch.no_grad():
+                    scores = result.linear(test_x.to(result.linear.weight.device))
+                row("linear", fraction, score_metric(scores, test_y), task.metric)
     if "knn" in settings.protocols:
         row("knn", 1.0, knn_accuracy(train_x, train_y, test_x, test_y, k=settings.knn_k, temperature=settings.knn_temperature))
     if "finetune" in settings.protocols:

@@ -63,8 +63,8 @@ def chexpert(options: Mapping[str, Any], seed: int) -> DomainData:
     here it is one channel: a Linear on three copies is a Linear on one with summed weights, of
     the same variance at PyTorch's default initialization. DABS's task is multi-label (its 5
     labels, BCE, AUROC); ours are single-label: one binary task per label of ``chexpert_labels``
-    (default DABS's five), named ``chexpert_<label>``, top-1 accuracy; the first only unless
-    ``extra_tasks``.
+    (default DABS's five), named ``chexpert_<label>``, scored by AUROC as DABS (the linear
+    probe's; kNN and fine-tuning rows stay top-1); the first only unless ``extra_tasks``.
     """
     folder = _chexpert_dir(options)
     labels = tuple(options.get("chexpert_labels") or CHEXPERT_LABELS)
@@ -81,7 +81,7 @@ def chexpert(options: Mapping[str, Any], seed: int) -> DomainData:
     x_tr, x_te = images(train_paths, tr), images(test_paths, te)
     chosen = labels if options.get("extra_tasks") else labels[:1]
     tasks = tuple(
-        make_task(f"chexpert_{name.lower().replace(' ', '_')}", (x_tr, torch.from_numpy(train_y[tr, k])), (x_te, torch.from_numpy(test_y[te, k])), {}, seed)
+        make_task(f"chexpert_{name.lower().replace(' ', '_')}", (x_tr, torch.from_numpy(train_y[tr, k])), (x_te, torch.from_numpy(test_y[te, k])), {}, seed, metric="auroc")
         for k, name in enumerate(chosen)
     )
     return DomainData(

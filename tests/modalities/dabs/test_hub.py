@@ -168,6 +168,7 @@ def chexpert_root(tmp_path: Path) -> Path:
 def test_chexpert_images_and_dabs_labels(chexpert_root: Path) -> None:
     data = load_domain("chexpert", {"hub_roots": {"chexpert": str(chexpert_root)}, "image_size": 16, "patch": 8, "extra_tasks": True, "pretrain_samples": 6})
     assert [t.name for t in data.tasks] == ["chexpert_atelectasis", "chexpert_cardiomegaly", "chexpert_consolidation", "chexpert_edema", "chexpert_pleural_effusion"]
+    assert {t.metric for t in data.tasks} == {"auroc"}  # DABS's CheXpert metric
     first = data.tasks[0]
     assert data.pretrain.shape == (6, 1, 16, 16) and first.train_x.shape == (4, 1, 16, 16) and first.test_x.shape == (2, 1, 16, 16)
     assert torch.allclose(first.train_x.mean(dim=(1, 2, 3)), torch.tensor([0, 50, 100, 150]) / 255.0, atol=1e-6)
