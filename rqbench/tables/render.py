@@ -215,14 +215,15 @@ def _rows_of(data: pd.DataFrame, cell: CellSpec) -> pd.DataFrame:
 
 
 def _select(data: pd.DataFrame, cell: CellSpec, table: TableSpec) -> tuple[pd.DataFrame, pd.Series]:
-    """The rows of one measured cell and its seed -> value; a seed measured twice keeps its last row."""
+    """The rows one measured cell uses and its seed -> value; a seed measured twice keeps its last row (only that row is used)."""
     hit = _rows_of(data, cell)
     if cell.evaluation is not None and cell.evaluation.dataset is None and hit["dataset"].nunique() > 1:
         raise ValueError(
             f"{table.name} cell {cell.key}: results from several datasets {sorted(hit['dataset'].unique())}; "
             f"pass results of one evaluation dataset or set the column's dataset"
         )
-    return hit, hit.groupby("seed", sort=True)["value"].last().astype(float)
+    kept = hit.groupby("seed", sort=True).tail(1)
+    return kept, kept.set_index("seed")["value"].sort_index().astype(float)
 
 
 def default_caption(table: TableSpec, preset: str, used: pd.DataFrame) -> str:

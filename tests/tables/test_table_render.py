@@ -97,6 +97,9 @@ def test_aug_spellings_duplicates_and_missing_results(results: pd.DataFrame) -> 
                           result(aug="rrc+rq(values=midpoint,bins=8)", seed=0, value=42.0)])  # fmt: skip
     out = render(TABLES.get("table1"), pd.concat([results, extra], ignore_index=True), "quick")
     assert out.ours_text("+ RQ, random bins", "linear top1") == "42.00 (n=1)"  # a re-measured seed keeps its last row
+    rerun = pd.DataFrame([result(epochs=3, seed=s, value=10.0) for s in range(3)] + [result(epochs=9, seed=s, value=90.0) for s in range(3)])
+    later = render(TABLES.get("table1"), pd.concat([results, rerun], ignore_index=True), "quick")
+    assert ", 5/9 epochs" in later.caption  # the caption states only the rows used (not the superseded 3-epoch ones)
     empty = render(TABLES.get("table1"), pd.DataFrame(), "quick")
     assert set(empty.cells["n_seeds"]) == {0}
     assert "no results yet" in empty.caption
