@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import math
+
 import pytest
 import torch
 
@@ -73,3 +76,11 @@ def test_quick_preset_natural_images(tmp_path, aug: str) -> None:
     rows = run(make_config("dabs", "infonce", aug, **{"data.domain": "natural_images", **extra}), Workspace(tmp_path), progress=False)
     linear = rows[(rows["protocol"] == "linear") & (rows["dataset"] == "fashion_mnist")]
     assert float(linear["value"].iloc[0]) > 30.0
+
+
+@pytest.mark.parametrize("aug", ["none", "mixup", "dacl"])
+def test_other_augmentations_act_on_the_embeddings(tmp_path, aug: str) -> None:
+    emb, before = _embedding_after(aug, tmp_path)
+    assert all(torch.equal(v, before[k]) for k, v in emb.state_dict().items())  # frozen by default
+    losses = [json.loads(line)["loss"] for line in (tmp_path / aug / "metrics.jsonl").read_text().splitlines()]
+    assert losses and all(math.isfinite(x) for x in losses)
