@@ -6,12 +6,13 @@
 * :func:`knn_accuracy`: weighted kNN (InstDisc / solo-learn, ``k=200``, ``T=0.1``);
 * :func:`label_fraction_indices`: seeded stratified label subsets (:data:`LABEL_FRACTIONS`);
 * :func:`part_miou`: ShapeNet-Part class/instance mIoU;
-* :func:`finetune`: end-to-end classification fine-tuning.
+* :func:`finetune`: end-to-end classification fine-tuning;
+* :func:`train_epochs`: the cosine-annealed training loop shared by fine-tuning and the segmentation probes.
 """
 
 from rqbench.evaluate.accuracy import top1_accuracy
 from rqbench.evaluate.features import extract_features, feature_stats, standardize
-from rqbench.evaluate.finetune import cosine_lr, finetune
+from rqbench.evaluate.finetune import cosine_lr, finetune, train_epochs
 from rqbench.evaluate.fractions import LABEL_FRACTIONS, label_fraction_indices, per_class_count
 from rqbench.evaluate.knn import knn_accuracy, knn_predict, knn_scores
 from rqbench.evaluate.linear import ProbeResult, linear_probe
@@ -38,4 +39,5 @@ __all__ = [
     "shape_iou",
     "standardize",
     "top1_accuracy",
+    "train_epochs",
 ]

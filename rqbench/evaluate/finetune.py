@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -12,6 +13,8 @@ from torch import Tensor, nn
 
 from rqbench.evaluate.accuracy import top1_accuracy
 from rqbench.evaluate.checks import check_int, check_labels, check_positive
+
+B = TypeVar("B")
 
 
 def cosine_lr(base_lr: float, epoch: int, epochs: int) -> float:
@@ -21,6 +24,40 @@ def cosine_lr(base_lr: float, epoch: int, epochs: int) -> float:
     Loshchilov & Hutter, ICLR 2017).
     """
     return base_lr * 0.5 * (1.0 + math.cos(math.pi * epoch / epochs))
+
+
+def train_epochs(
+    optimizer: torch.optim.Optimizer,
+    batches_fn: Callable[[int], Iterable[B]],
+    loss_fn: Callable[[B, int], Tensor | None],
+    *,
+    epochs: int,
+    lr: float,
+    what: str | None = None,
+) -> None:
+    """The evaluation protocols' training loop: ``epochs`` epochs under :func:`cosine_lr`.
+
+    At the start of each 0-based epoch every parameter group's learning rate is set to
+    ``cosine_lr(lr, epoch, epochs)``; then, for every batch of ``batches_fn(epoch)``, one
+    optimizer step on ``loss_fn(batch, epoch)`` (``None`` skips the batch). With ``what``, an epoch
+    that took no step raises ``ValueError("batches_fn(epoch) yielded no <what>")``. The caller
+    owns the model's mode and the RNG.
+    """
+    with torch.enable_grad():
+        for epoch in range(epochs):
+            for group in optimizer.param_groups:
+                group["lr"] = cosine_lr(lr, epoch, epochs)
+            steps = 0
+            for batch in batches_fn(epoch):
+                loss = loss_fn(batch, epoch)
+                if loss is None:
+                    continue
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                steps += 1
+            if what is not None and steps == 0:
+                raise ValueError(f"train_batches_fn({epoch}) yielded no {what}")
 
 
 def finetune(
@@ -73,23 +110,14 @@ def finetune(
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=weight_decay)
     # torch.manual_seed also seeds every CUDA device, so fork all of them when on CUDA.
     rng_devices = list(range(torch.cuda.device_count())) if device.type == "cuda" else []
+    def loss(batch: tuple[Tensor, Tensor], epoch: int) -> Tensor:
+        logits, y = _forward(model, *batch, device, f"training batch of epoch {epoch}")
+        return F.cross_entropy(logits, y)
+
     with torch.random.fork_rng(devices=rng_devices):
         torch.manual_seed(seed)
         model.train()
-        with torch.enable_grad():
-            for epoch in range(epochs):
-                for group in optimizer.param_groups:
-                    group["lr"] = cosine_lr(lr, epoch, epochs)
-                seen = 0
-                for x, y in train_batches_fn(epoch):
-                    logits, y = _forward(model, x, y, device, f"training batch of epoch {epoch}")
-                    loss = F.cross_entropy(logits, y)
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optimizer.step()
-                    seen += 1
-                if seen == 0:
-                    raise ValueError(f"train_batches_fn({epoch}) yielded no batches")
+        train_epochs(optimizer, train_batches_fn, loss, epochs=epochs, lr=lr, what="batches")
 
     model.eval()
     preds, labels = [], []

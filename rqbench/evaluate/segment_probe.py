@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rqbench.evaluate.features import feature_stats
-from rqbench.evaluate.finetune import cosine_lr
+from rqbench.evaluate.finetune import train_epochs
 from rqbench.evaluate.segmentation import SegmentationResult, part_miou
 
 SegBatch = tuple[Tensor, Tensor, Tensor]
@@ -92,23 +92,19 @@ def linear_seg(
     mean, std = feature_stats(x)
     x = (x - mean) / std
     gen = torch.Generator().manual_seed(seed)
+
+    def batches(epoch: int) -> Iterable[Tensor]:
+        return torch.randperm(len(x), generator=gen).split(batch_points)
+
+    def loss(idx: Tensor, epoch: int) -> Tensor | None:
+        return F.cross_entropy(head(x[idx]), y[idx]) if len(idx) >= 2 else None  # BatchNorm needs two points
+
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         head = segmentation_head(x.shape[1], num_parts, hidden)
         opt = torch.optim.Adam(head.parameters(), lr=lr, weight_decay=weight_decay)
         head.train()
-        for epoch in range(epochs):
-            for group in opt.param_groups:
-                group["lr"] = cosine_lr(lr, epoch, epochs)
-            order = torch.randperm(len(x), generator=gen)
-            for start in range(0, len(x), batch_points):
-                idx = order[start : start + batch_points]
-                if len(idx) < 2:
-                    continue
-                loss = F.cross_entropy(head(x[idx]), y[idx])
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
+        train_epochs(opt, batches, loss, epochs=epochs, lr=lr)
     head.eval()
     with torch.no_grad():
         logits = [head((f - mean) / std) for f in test[0]]
@@ -151,21 +147,14 @@ def finetune_seg(
         model = PointSegmenter(copy.deepcopy(encoder), segmentation_head(point_dim, num_parts, hidden)).to(device)
         opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
         model.train()
-        for epoch in range(epochs):
-            for group in opt.param_groups:
-                group["lr"] = cosine_lr(lr, epoch, epochs)
-            seen = 0
-            for x, y, _ in train_batches_fn(epoch):
-                if x.shape[0] < 2:  # BatchNorm needs two shapes
-                    continue
-                logits = model(x.to(device))
-                loss = F.cross_entropy(logits.flatten(0, 1), torch.as_tensor(y).long().to(device).flatten())
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                seen += 1
-            if seen == 0:
-                raise ValueError(f"train_batches_fn({epoch}) yielded no batch of two or more shapes")
+
+        def loss(batch: SegBatch, epoch: int) -> Tensor | None:
+            x, y, _ = batch
+            if x.shape[0] < 2:  # BatchNorm needs two shapes
+                return None
+            return F.cross_entropy(model(x.to(device)).flatten(0, 1), torch.as_tensor(y).long().to(device).flatten())
+
+        train_epochs(opt, train_batches_fn, loss, epochs=epochs, lr=lr, what="batch of two or more shapes")
     model.eval()
     logits, targets, cats = [], [], []
     with torch.no_grad():
