@@ -24,18 +24,9 @@ SCORE_METRICS: Registry[ScoreMetric] = Registry("score metric")
 
 def _average_ranks(values: Tensor) -> Tensor:
     """1-based ranks of ``values`` (float64), ties sharing their average rank."""
-    order = torch.argsort(values, stable=True)
-    sorted_values = values[order]
-    ranks = torch.empty_like(values, dtype=torch.float64)
-    start = 0
-    n = len(values)
-    while start < n:
-        stop = start + 1
-        while stop < n and sorted_values[stop] == sorted_values[start]:
-            stop += 1
-        ranks[order[start:stop]] = (start + 1 + stop) / 2.0  # mean of ranks start+1 .. stop
-        start = stop
-    return ranks
+    _, inverse, counts = torch.unique(values, sorted=True, return_inverse=True, return_counts=True)
+    last = torch.cumsum(counts, 0).double()  # rank of the last member of each distinct value
+    return (last - (counts.double() - 1) / 2.0)[inverse]
 
 
 def binary_auroc(scores: Tensor, positive: Tensor) -> float:
