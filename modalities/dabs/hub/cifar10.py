@@ -17,9 +17,10 @@ from .sources import _load, hub_sources
 def cifar10(options: Mapping[str, Any], seed: int) -> DomainData:
     """CIFAR-10 (DABS's natural-images pretraining set), 4x4 patches of 32 px; evaluation on its test split."""
     hub = hub_sources(options)["cifar10"]
+    loaded = {name: _load(hub, name, "cifar10") for name in ("train", "test")}  # the train split serves evaluation and pretraining
 
     def split(name: str, limit: Any, s: int) -> tuple[torch.Tensor, torch.Tensor]:
-        ds = _load(hub, name, "cifar10")
+        ds = loaded[name]
         idx = seeded_subset(len(ds), limit, s)
         ds = ds.select(idx)
         img_col = "img" if "img" in ds.column_names else "image"

@@ -354,3 +354,28 @@ def test_hub_sets_fail_offline_with_one_clear_error(monkeypatch: pytest.MonkeyPa
         load_domain("librispeech", {"pretrain_samples": 2})
     with pytest.raises(DomainDataError, match=r"DABS cifar10: could not load 'uoft-cs/cifar10' \(train\)"):
         load_domain("cifar10", {"hub_ids": {"cifar10": "uoft-cs/cifar10"}})
+
+
+# --------------------------------------------------------------------------------------------
+# CIFAR-10
+
+
+def test_cifar10_loads_each_split_once(monkeypatch) -> None:
+    import datasets
+    from PIL import Image
+
+    calls = []
+
+    def load_dataset(repo: str, config: str | None = None, split: str = "train") -> datasets.Dataset:
+        calls.append((repo, split))
+        n = 6 if split == "train" else 4
+        images = [Image.fromarray(np.full((32, 32, 3), 40 * i, dtype=np.uint8)) for i in range(n)]
+        return datasets.Dataset.from_dict({"img": images, "label": [i % 2 for i in range(n)]})
+
+    monkeypatch.setattr(datasets, "load_dataset", load_dataset)
+    data = load_domain("cifar10", {"pretrain_samples": 6})
+    assert sorted(calls) == [("uoft-cs/cifar10", "test"), ("uoft-cs/cifar10", "train")]
+    task = data.tasks[0]
+    assert data.pretrain.shape == (6, 3, 32, 32) and task.test_x.shape == (4, 3, 32, 32)
+    assert torch.allclose(task.test_x[:, :, 0, 0], (40 * torch.arange(4)[:, None] / 255.0).expand(4, 3))  # pixels / 255
+    assert task.num_classes == 2 and data.embedding(8)(data.pretrain[:2]).shape == (2, 64, 8)
