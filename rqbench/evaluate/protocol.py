@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch.utils.data import DataLoader, Dataset, Subset
+from torch.utils.data import Dataset, Subset
 
+from rqbench.evaluate.batches import eval_batches
 from rqbench.evaluate.features import extract_features
 from rqbench.evaluate.finetune import finetune
 from rqbench.evaluate.fractions import label_fraction_indices
@@ -20,12 +20,6 @@ from rqbench.modality import Modality, Task
 from rqbench.preset import Preset
 
 PROTOCOLS = ("linear", "knn", "finetune", *SEG_PROTOCOLS)
-
-
-def _batches(dataset: Dataset, modality: Modality, preset: Preset, shuffle: bool = False, seed: int = 0) -> Iterator[tuple[Tensor, Tensor]]:
-    gen = torch.Generator().manual_seed(seed)
-    for x, y in DataLoader(dataset, batch_size=preset.eval.batch_size, shuffle=shuffle, generator=gen):
-        yield modality.eval_view(x, preset), torch.as_tensor(y)
 
 
 def _labels(dataset: Dataset) -> Tensor:
@@ -66,8 +60,8 @@ def _evaluate_task(encoder: nn.Module, feature_dim: int, modality: Modality, tas
 
     needs_features = {"linear", "knn"} & set(settings.protocols)
     if needs_features:
-        train_x, train_y = extract_features(encoder, _batches(task.train, modality, preset), device)
-        test_x, test_y = extract_features(encoder, _batches(task.test, modality, preset), device)
+        train_x, train_y = extract_features(encoder, eval_batches(task.train, modality, preset), device)
+        test_x, test_y = extract_features(encoder, eval_batches(task.test, modality, preset), device)
     if "linear" in settings.protocols:
         for fraction in settings.label_fractions:
             idx = label_fraction_indices(train_y, fraction, seed)
@@ -100,8 +94,8 @@ def _evaluate_task(encoder: nn.Module, feature_dim: int, modality: Modality, tas
             accuracy = finetune(
                 encoder,
                 nn.Linear(feature_dim, task.num_classes),
-                lambda epoch, s=subset: _batches(s, modality, preset, shuffle=True, seed=seed * 1000 + epoch),
-                list(_batches(task.test, modality, preset)),
+                lambda epoch, s=subset: eval_batches(s, modality, preset, shuffle=True, seed=seed * 1000 + epoch),
+                list(eval_batches(task.test, modality, preset)),
                 epochs=settings.finetune_epochs,
                 lr=settings.finetune_lr,
                 weight_decay=settings.finetune_weight_decay,

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset, Subset
+from torch.utils.data import Dataset, Subset
 
+from rqbench.evaluate.batches import eval_batches
 from rqbench.evaluate.fractions import label_fraction_indices
-from rqbench.evaluate.segment_probe import SegBatch, finetune_seg, linear_seg, point_features
+from rqbench.evaluate.segment_probe import finetune_seg, linear_seg, point_features
 from rqbench.modality import Modality, Task
 from rqbench.preset import Preset
 
 SEG_PROTOCOLS = ("linear_seg", "finetune_seg")
-
-
-def _batches(dataset: Dataset, modality: Modality, preset: Preset, shuffle: bool = False, seed: int = 0) -> Iterator[SegBatch]:
-    gen = torch.Generator().manual_seed(seed)
-    for x, y, c in DataLoader(dataset, batch_size=preset.eval.batch_size, shuffle=shuffle, generator=gen):
-        yield modality.eval_view(x, preset), y, c
 
 
 def _categories(dataset: Dataset) -> torch.Tensor:
@@ -47,8 +41,8 @@ def evaluate_segmentation(encoder: nn.Module, modality: Modality, task: Task, pr
             rows.append({"dataset": task.name, "protocol": protocol, "label_fraction": fraction, "metric": metric, "value": value})
 
     if "linear_seg" in settings.protocols:
-        train = point_features(encoder, _batches(task.train, modality, preset), device)
-        test = point_features(encoder, _batches(task.test, modality, preset), device)
+        train = point_features(encoder, eval_batches(task.train, modality, preset), device)
+        test = point_features(encoder, eval_batches(task.test, modality, preset), device)
         for fraction in fractions:
             idx = label_fraction_indices(categories, fraction, seed).tolist()
             subset = ([train[0][i] for i in idx], [train[1][i] for i in idx], [train[2][i] for i in idx])
@@ -62,8 +56,8 @@ def evaluate_segmentation(encoder: nn.Module, modality: Modality, task: Task, pr
                 encoder,
                 point_dim,
                 task.num_classes,
-                lambda epoch, s=subset: _batches(s, modality, preset, shuffle=True, seed=seed * 1000 + epoch),
-                list(_batches(task.test, modality, preset)),
+                lambda epoch, s=subset: eval_batches(s, modality, preset, shuffle=True, seed=seed * 1000 + epoch),
+                list(eval_batches(task.test, modality, preset)),
                 task.parts_of,
                 epochs=settings.finetune_epochs,
                 lr=settings.finetune_lr,
