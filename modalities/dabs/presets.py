@@ -11,9 +11,9 @@ WordPiece tokens, full offline sets.
 one CPU core: dim 64, depth 2, 4 heads, MLP 128; 2,048 pretraining samples per epoch (cycled
 when a domain has fewer: sensors, medical, stamps), batch 128, 20 epochs (320 steps), AdamW 1e-3
 (the e-Mix rate of 1e-4 hardly moves a model in a few hundred steps); text of 64 tokens with a
-4,000-word vocabulary; evaluation sets capped at 2,000 training / 1,000 test samples; a checkpoint every 80
-steps (5 epochs), so a killed run resumes. The first
-quick preset pretrained 6 epochs (96 steps): every pretrained row then sat within about 1 point
+4,000-word vocabulary; evaluation sets capped at 2,000 training / 1,000 test samples; a
+checkpoint every 80 steps (5 epochs), so a killed run resumes. The first quick preset
+pretrained 6 epochs (96 steps): every pretrained row then sat within about 1 point
 of the random encoder on average; with 20 epochs e-Mix is 6-7 points above it on natural images
 and speech, RQ (8 bins) 1.5-3.5 (Table 10, 3 seeds). Text (20 Newsgroups, 20 classes) stays at
 the random encoder's level at this scale even with dim 128 (21.8 scratch vs 22.3 e-Mix, seed 0).
