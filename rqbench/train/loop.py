@@ -191,8 +191,7 @@ def pretrain(
         if scaler is not None and state.get("scaler"):
             scaler.load_state_dict(state["scaler"])
         aug_gen.set_state(state["aug_generator"][env.rank])
-        set_rng_state(state["rng"][env.rank])
-        start = int(state["step"])
+        start = int(state["step"])  # the global RNG is restored below, once the data loader has drawn its seed
     else:
         seed_everything(cfg.seed * 7919 + env.rank)
 
@@ -236,7 +235,12 @@ def pretrain(
                 collate_fn=stack_inputs,
                 pin_memory=env.device.type == "cuda",
             )
-            for (step, epoch, _), local, batch in zip(schedule, local_indices, loader):
+            batches = iter(loader)  # draws the loader's base seed from the global RNG
+            if state is not None:
+                # restored after that draw: an uninterrupted run made it before step 0, not before
+                # this step, so dropout & co. continue the stream exactly where the checkpoint left it
+                set_rng_state(state["rng"][env.rank])
+            for (step, epoch, _), local, batch in zip(schedule, local_indices, batches):
                 tick = time.perf_counter()
                 batch = batch.to(env.device, non_blocking=True)  # base views run on the training device
                 # an input embedding (EmbeddedBackbone) runs before the channel stage; identity otherwise

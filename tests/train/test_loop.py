@@ -148,3 +148,23 @@ def test_data_loader_workers_do_not_change_the_result(tmp_path) -> None:
     pretrain(config(epochs=2), Blobs(), tmp_path / "w0", progress=False)
     pretrain(config(epochs=2, num_workers=2), Blobs(), tmp_path / "w2", progress=False)
     assert losses(tmp_path / "w0") == losses(tmp_path / "w2")
+
+
+class DropoutBlobs(Blobs):
+    """Blobs whose backbone draws dropout masks from the global RNG during pretraining."""
+
+    def backbone(self, preset):  # noqa: ANN001, ANN201
+        net, width = super().backbone(preset)
+        return torch.nn.Sequential(*net[:3], torch.nn.Dropout(0.3), *net[3:]), width
+
+
+def test_resume_is_bit_exact_with_global_rng_consumers(tmp_path) -> None:
+    """Dropout draws from the global RNG: a resumed run must continue that stream where it stopped."""
+    cfg = config("rq(bins=4)", epochs=3)
+    pretrain(cfg, DropoutBlobs(), tmp_path / "full", progress=False)
+    pretrain(cfg, DropoutBlobs(), tmp_path / "cut", progress=False, max_steps=10)
+    torch.manual_seed(12345)  # whatever the process's RNG holds, the checkpoint's state must win
+    assert pretrain(cfg, DropoutBlobs(), tmp_path / "cut", progress=False).resumed_from == 10
+    assert losses(tmp_path / "full") == losses(tmp_path / "cut")
+    full, cut = final_weights(tmp_path / "full"), final_weights(tmp_path / "cut")
+    assert all(torch.equal(v, cut[k]) for k, v in full.items())
