@@ -84,9 +84,10 @@ def run(cfg: RunConfig, workspace: Workspace, env: DistEnv = DistEnv(), *, resum
         write_atomic(run_dir / "config.json", json.dumps(cfg.to_dict(), indent=2, sort_keys=True))
     barrier(env)
     began = time.perf_counter()
+    resumed_from = 0
     if cfg.pretrain:
-        method = pretrain(cfg, modality, run_dir, env, resume=resume, progress=progress).method
-        encoder, feature_dim = method.encoder, method.feature_dim
+        trained = pretrain(cfg, modality, run_dir, env, resume=resume, progress=progress)
+        encoder, feature_dim, resumed_from = trained.method.encoder, trained.method.feature_dim, trained.resumed_from
     else:
         seed_everything(cfg.seed)  # seeded random initialization: the "scratch" row
         encoder, feature_dim = modality.backbone(cfg.preset)
@@ -110,7 +111,7 @@ def run(cfg: RunConfig, workspace: Workspace, env: DistEnv = DistEnv(), *, resum
         }
         full = [{**provenance, **r} for r in results]
         workspace.store.append(full)
-        write_atomic(run_dir / DONE, json.dumps({"rows": len(full), "wall_time_s": wall, "commit": provenance["commit"]}))
+        write_atomic(run_dir / DONE, json.dumps({"rows": len(full), "wall_time_s": wall, "commit": provenance["commit"], "resumed_from_step": resumed_from}))
         rows = pd.DataFrame(full)
     barrier(env)
     return rows

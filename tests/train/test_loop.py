@@ -116,7 +116,8 @@ def test_killed_process_resumes_to_the_same_final_weights(tmp_path) -> None:
     assert losses(full_dir) == losses(run_dir)
     full, resumed = final_weights(full_dir), final_weights(run_dir)
     assert all(torch.equal(v, resumed[k]) for k, v in full.items())
-    assert (run_dir / "done.json").exists()
+    assert json.loads((run_dir / "done.json").read_text())["resumed_from_step"] == killed_at
+    assert json.loads((full_dir / "done.json").read_text())["resumed_from_step"] == 0
 
 
 def test_two_gloo_processes_match_one_process(tmp_path) -> None:
