@@ -116,6 +116,19 @@ def test_table10_pretrains_each_domain() -> None:
     assert {r.aug for r in runs} == {"none", "emix", "rq"}
 
 
+def test_table10_bins_reuses_table10_runs_and_sweeps_only_the_bins() -> None:
+    sweep, t10 = TABLES.get("table10_bins"), TABLES.get("table10")
+    assert sweep.paper_table is None and all(c.paper is None for c in sweep.cells())
+    runs, base = set(runs_for(sweep, 3)), set(runs_for(t10, 3))
+    assert base <= runs  # scratch, e-Mix and 8 bins are Table 10's own runs
+    new = runs - base
+    assert len(new) == 3 * 3 * 6  # 3 bin counts x 3 seeds x 6 domains
+    assert {r.aug for r in new} == {"rq(bins=4)", "rq(bins=16)", "rq(bins=32)"}
+    # Apart from the augmentation, each new run is Table 10's RQ run of the same domain and seed.
+    rq = {(r.overrides, r.seed): r for r in base if r.aug == "rq"}
+    assert all(rq[(r.overrides, r.seed)].method == r.method and r.pretrain for r in new)
+
+
 def test_aug_specs_are_canonical() -> None:
     assert RowSpec("r", method="moco", aug=" rrc + rq(values=midpoint, bins=8) ").aug == "rrc+rq(bins=8,values=midpoint)"
     with pytest.raises(ValueError, match="row 'r'"):
