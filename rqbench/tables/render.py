@@ -88,10 +88,11 @@ class RenderedTable:
 
     def frame(self) -> pd.DataFrame:
         """The display table: one row per table row; per column ``LABEL (rqbench)`` and, where
-        the paper has that column, ``LABEL (paper)``."""
+        the paper has that column, ``LABEL (paper)`` (a table of our own: ``LABEL`` alone)."""
         data: dict[str, list[str]] = {}
+        ours = " (rqbench)" if self.table.paper_table is not None else ""
         for col, has_paper in zip(self.table.columns, self._has_paper(), strict=True):
-            data[f"{col.label} (rqbench)"] = [self.ours_text(r.label, col.label) for r in self.table.rows]
+            data[f"{col.label}{ours}"] = [self.ours_text(r.label, col.label) for r in self.table.rows]
             if has_paper:
                 data[f"{col.label} (paper)"] = [self.paper_text(r.label, col.label) for r in self.table.rows]
         frame = pd.DataFrame(data, index=pd.Index([r.label for r in self.table.rows], name=self.table.row_header))
@@ -101,9 +102,10 @@ class RenderedTable:
         """The line that explains the cells."""
         n = self.max_seeds
         over = f"over {n} seed{'s' if n != 1 else ''}" if n else "over seeds"
+        paper = "paper: the published number. " if self.table.paper_table is not None else ""
         return (
             f"rqbench: mean ± sample std (ddof=1) {over}; (n=k) marks a cell with fewer seeds. "
-            f"paper: the published number. {MISSING}: missing (not run, or not reported)."
+            f"{paper}{MISSING}: missing (not run, or not reported)."
         )
 
     def notes(self) -> list[str]:

@@ -132,6 +132,19 @@ def test_average_column_per_seed() -> None:
     assert out.ours_text("TRILL", "Average") == "—" and out.paper_text("TRILL", "notes (NS)") == "—"
 
 
+def test_table_of_our_own_has_no_paper_columns() -> None:
+    table = TABLES.get("table10_bins")
+    rows = [
+        result(modality="dabs", method="infonce", aug="rq(bins=32)", dataset=c.dataset, seed=s, value=40.0 + s)
+        for c in table.columns if not c.is_average for s in (0, 1)
+    ]  # fmt: skip
+    md = render(table, pd.DataFrame(rows), "quick").to_markdown()
+    header = next(line for line in md.splitlines() if line.startswith("| method |"))
+    assert "(paper)" not in header and "(rqbench)" not in header and "| Average |" in header
+    assert md_line(md, "RQ, 32 bins").endswith("| 40.50 ± 0.71 |")  # the average of seeds 0 and 1
+    assert "paper: the published number" not in md
+
+
 def test_ambiguous_dataset_is_an_error(results: pd.DataFrame) -> None:
     mixed = pd.concat([results, pd.DataFrame([result(dataset="mnist", seed=5, value=99.0)])], ignore_index=True)
     with pytest.raises(ValueError, match="several datasets"):
