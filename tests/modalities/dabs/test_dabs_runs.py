@@ -84,3 +84,24 @@ def test_other_augmentations_act_on_the_embeddings(tmp_path, aug: str) -> None:
     assert all(torch.equal(v, before[k]) for k, v in emb.state_dict().items())  # frozen by default
     losses = [json.loads(line)["loss"] for line in (tmp_path / aug / "metrics.jsonl").read_text().splitlines()]
     assert losses and all(math.isfinite(x) for x in losses)
+
+
+def test_paper_preset_is_the_papers_recipe_and_encoder() -> None:
+    """Paper Section 5.4 / DABS: Transformer 256 x 12 layers, 8 heads, MLP 512, dropout 0.1, CLS token; AdamW 1e-4, wd 1e-4."""
+    cfg = make_config("dabs", "infonce", "rq", preset="paper", **{"data.domain": "sensors"})
+    p = cfg.preset
+    assert (p.optimizer, p.lr, p.weight_decay, p.batch_size) == ("adamw", 1e-4, 1e-4, 64)
+    assert p.data["text_length"] == 128 and p.data["extra_tasks"] is True
+    backbone, dim = MODALITIES.get("dabs")().backbone(p)
+    encoder = backbone.encoder
+    layers = list(encoder.blocks.layers)
+    assert dim == 256 and len(layers) == 12 and encoder.cls_token.shape == (1, 1, 256)
+    for layer in layers:
+        assert layer.self_attn.embed_dim == 256 and layer.self_attn.num_heads == 8
+        assert (layer.linear1.in_features, layer.linear1.out_features) == (256, 512)
+        assert layer.dropout.p == 0.1 and layer.norm_first
+    assert all(not q.requires_grad for q in backbone.embedding.parameters())  # frozen for RQ (the paper)
+    sample = MODALITIES.get("dabs")().pretrain_dataset(p)[0][0]
+    backbone.eval()
+    with torch.no_grad():
+        assert backbone(sample[None].expand(2, *sample.shape)).shape == (2, 256)
