@@ -11,6 +11,8 @@ Names that the modality plugins decide (dataset names, base views, DABS domains)
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rqbench.tables.registry import register_table
 from rqbench.tables.spec import NO_AUG, ColumnSpec, RowSpec, TableSpec
 
@@ -325,13 +327,10 @@ TABLE10_BINS = register_table(
         title="DABS: RQ's number of bins per domain (not in the paper; Table 10's setting otherwise)",
         modality="dabs",
         row_header="method",
-        rows=tuple(RowSpec(r.label, None, r.method, r.aug, r.pretrain, r.overrides) for r in TABLE10.rows[:2])
+        rows=tuple(replace(r, paper_row=None) for r in TABLE10.rows[:2])
         + (RowSpec("RQ, 8 bins (Table 10)", None, _DABS_METHOD, "rq"),)
         + tuple(RowSpec(f"RQ, {n} bins", None, _DABS_METHOD, f"rq(bins={n})") for n in _T10_BINS),
-        columns=tuple(ColumnSpec(c.label, None, protocol=c.protocol, dataset=c.dataset, overrides=c.overrides, average_of=c.average_of) for c in TABLE10.columns),
+        columns=tuple(replace(c, paper_column=None) for c in TABLE10.columns),
         notes=TABLE10.notes[:2] + ("The paper reports no bin count for DABS; 8 is rqbench's default and Table 10's setting.",),
     )
 )
-
-ABLATION_TABLES = (TABLE10_BINS,)
-"""Built-in tables of our own (no paper counterpart)."""
