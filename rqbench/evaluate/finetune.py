@@ -110,6 +110,7 @@ def finetune(
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=weight_decay)
     # torch.manual_seed also seeds every CUDA device, so fork all of them when on CUDA.
     rng_devices = list(range(torch.cuda.device_count())) if device.type == "cuda" else []
+
     def loss(batch: tuple[Tensor, Tensor], epoch: int) -> Tensor:
         logits, y = _forward(model, *batch, device, f"training batch of epoch {epoch}")
         return F.cross_entropy(logits, y)
