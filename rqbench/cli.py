@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+
+from rqbench.errors import InputError
 
 app = typer.Typer(
     name="rqbench",
@@ -17,6 +22,16 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 console = Console()
+
+
+@contextlib.contextmanager
+def _reported(*kinds: type[Exception]) -> Iterator[None]:
+    """Errors of ``kinds`` (default: :class:`~rqbench.errors.InputError`) as one ``error:`` line and exit status 2, no traceback."""
+    try:
+        yield
+    except kinds or (InputError,) as exc:
+        console.print(f"[red]error:[/red] {escape(str(exc))}")
+        raise typer.Exit(2) from None
 
 
 @app.command("list")
@@ -57,11 +72,8 @@ def demo(
     from rqbench.augment import SpecError, build_pipeline
 
     gen = torch.Generator().manual_seed(seed)
-    try:
+    with _reported(SpecError):
         pipeline = build_pipeline(spec, generator=gen)
-    except SpecError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
     # Smooth images: low-resolution noise upsampled, so channels have structure to quantize.
     low = torch.rand(batch, 3, 4, 4, generator=gen)
     x = torch.nn.functional.interpolate(low, size=(size, size), mode="bicubic", align_corners=False)
@@ -119,17 +131,15 @@ def run_command(
     from rqbench.runner import Workspace, make_config, run
     from rqbench.train.distributed import init_distributed
 
-    try:
+    with _reported(ValueError, KeyError):
         cfg = make_config(modality, method, aug, preset, seed, not scratch, **parse_overrides(overrides))
-    except (ValueError, KeyError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
     env = init_distributed(device)
     workspace = Workspace(results)
     if env.is_main:
         status = "finished already: reusing its rows" if workspace.is_done(cfg) else f"run directory {workspace.run_dir(cfg)}"
         console.print(f"[bold]{cfg.modality}[/bold] {cfg.method} aug={cfg.aug} preset={cfg.preset.name} seed={cfg.seed}: {status}")
-    rows = run(cfg, workspace, env, resume=resume, progress=progress)
+    with _reported():  # bad data found while loading it: an unknown domain, a missing package, NaN
+        rows = run(cfg, workspace, env, resume=resume, progress=progress)
     if env.is_main and len(rows):
         table = Table(title=f"results of run {cfg.key}", title_justify="left")
         for col in ("dataset", "protocol", "label_fraction", "metric", "value"):
@@ -156,13 +166,10 @@ def bench_command(
     from rqbench.tables import TABLES, runs_for
     from rqbench.train.distributed import init_distributed
 
-    try:
+    with _reported(ValueError, KeyError):
         spec = TABLES.get(table)
         requests = runs_for(spec, seeds)
         configs = shard([make_config(r.modality, r.method, r.aug, preset, r.seed, r.pretrain, **dict(r.overrides)) for r in requests], *parse_shard(shard_of))
-    except (ValueError, KeyError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
     env = init_distributed(device)
     workspace = Workspace(results)
     todo = [c for c in configs if not workspace.is_done(c)]
@@ -170,13 +177,14 @@ def bench_command(
         share = "" if shard_of == "0/1" else f" (shard {shard_of})"
         console.print(f"{table}{share}: {len(configs)} runs, {len(configs) - len(todo)} finished already, {len(todo)} to do")
     bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, disable=not (progress and env.is_main))
-    with bar:
+    with _reported(), bar:
         task = bar.add_task(f"{table} runs", total=len(todo))
         for cfg in todo:
             run(cfg, workspace, env, progress=progress)
             bar.advance(task)
     if env.is_main:
-        _render(table, preset, results)
+        with _reported(ValueError, KeyError):
+            _render(table, preset, results)
 
 
 def _render(table: str, preset: str, results: Path) -> None:
@@ -200,11 +208,8 @@ def table_command(
     results: Path = typer.Option(Path("results"), help="Results directory."),
 ) -> None:
     """Render a paper table from the results (Markdown, CSV, LaTeX; PNG for figures), the paper's numbers beside ours."""
-    try:
+    with _reported(ValueError, KeyError):
         _render(table, preset, results)
-    except (ValueError, KeyError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
 
 
 @app.command("show")
@@ -224,15 +229,12 @@ def show_command(
     from rqbench.augment.spec import validate_spec
     from rqbench.modality import MODALITIES
 
-    try:
+    with _reported(ValueError, KeyError, NotImplementedError):
         instance = MODALITIES.get(modality)()
         chosen = instance.preset(preset)
         for spec in aug:
             validate_spec(spec, modality)
         path = instance.show(chosen, aug, n, out or Path("results") / "figures" / f"{modality}_views.png", seed)
-    except (ValueError, KeyError, NotImplementedError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
     console.print(f"written: {path}")
 
 

@@ -17,10 +17,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from rqbench.errors import InputError
+
 T = TypeVar("T")
 
 
-class UnknownNameError(KeyError, ValueError):
+class UnknownNameError(KeyError, ValueError, InputError):
     """A name that is not in a registry; the message lists what exists."""
 
     def __str__(self) -> str:  # KeyError would quote the message

@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from rqbench.errors import InputError
 from rqbench.io import write_atomic
 
 COLUMNS: tuple[str, ...] = (
@@ -41,7 +42,7 @@ COLUMNS: tuple[str, ...] = (
 NUMERIC = {"epochs": int, "seed": int, "label_fraction": float, "value": float, "wall_time_s": float}
 
 
-class ResultsCorruptError(ValueError):
+class ResultsCorruptError(ValueError, InputError):
     """The results file cannot be read; the message names the file and line."""
 
 

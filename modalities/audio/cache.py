@@ -63,6 +63,7 @@ import pyarrow as pa
 import torch
 
 from rqbench.cache import cache_root, progress_bar, quiet_datasets_progress
+from rqbench.errors import InputError
 from rqbench.registry import Registry
 
 from .features import SAMPLE_RATE
@@ -106,7 +107,7 @@ CORPORA: Registry[Callable[..., CorpusPlan]] = Registry(
 )
 
 
-class AudioUnavailableError(RuntimeError):
+class AudioUnavailableError(RuntimeError, InputError):
     """A tool, library or data package an audio corpus needs is missing; the message says how to install it."""
 
 

@@ -47,6 +47,8 @@ import torch
 import torchaudio
 from torch import Tensor, nn
 
+from rqbench.errors import InputError
+
 __all__ = [
     "CROP_FRAMES",
     "CROP_SAMPLES",
@@ -101,7 +103,7 @@ CROP_FRAMES = 96
 MIN_SAMPLES = N_FFT // 2 + 1
 
 
-class AudioFileError(ValueError):
+class AudioFileError(ValueError, InputError):
     """An audio file (or buffer) that cannot be used: unreadable, empty, or with non-finite samples."""
 
 

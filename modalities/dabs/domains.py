@@ -17,10 +17,11 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from rqbench.errors import InputError
 from rqbench.registry import Registry
 
 
-class DomainDataError(ValueError):
+class DomainDataError(ValueError, InputError):
     """Input data a domain cannot use (missing values, wrong shape...)."""
 
 

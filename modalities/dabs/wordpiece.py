@@ -20,12 +20,13 @@ import torch
 from torch import Tensor
 
 from rqbench.cache import cache_root
+from rqbench.errors import InputError
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 INSTALL = "pip install tokenizers"
 
 
-class EmptyTextError(ValueError):
+class EmptyTextError(ValueError, InputError):
     """A text with no characters to tokenize."""
 
 

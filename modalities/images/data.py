@@ -41,6 +41,7 @@ import torch
 from torch import Tensor
 
 from rqbench.cache import cache_root, quiet_datasets_progress
+from rqbench.errors import InputError
 from rqbench.registry import Registry
 
 __all__ = [
@@ -73,7 +74,7 @@ SOURCES: Registry[Callable[..., Any]] = Registry(
 )
 
 
-class DataUnavailableError(RuntimeError):
+class DataUnavailableError(RuntimeError, InputError):
     """A data source cannot be read on this machine; the message says how to get it."""
 
 

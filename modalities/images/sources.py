@@ -42,6 +42,8 @@ import datasets
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from rqbench.errors import InputError
+
 from .data import (
     SOURCES,
     DataUnavailableError,
@@ -301,7 +303,7 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".
 _GREY_MODES = {"1", "L", "LA", "I", "I;16", "F"}
 
 
-class ImageFolderError(ValueError):
+class ImageFolderError(ValueError, InputError):
     """An image folder that cannot be read as ``root/<class_name>/<images>``."""
 
 

@@ -27,12 +27,14 @@ from modalities.points.cache import load_or_build, progress_bar, stratified_spli
 from modalities.points.clouds import farthest_point_segments
 from modalities.points.meshes import MeshLoadError, load_zipped_mesh, sample_cloud
 
+from rqbench.errors import InputError
+
 CATALOG_DIR = Path("/usr/share/sweethome3d/furniture")
 DEBIAN_PACKAGE = "sweethome3d-furniture"
 LABEL_SETS = ("category", "name")
 
 
-class DataUnavailableError(RuntimeError):
+class DataUnavailableError(RuntimeError, InputError):
     """Data or a tool is missing; the message says exactly how to get it."""
 
 

@@ -11,8 +11,10 @@ import numpy as np
 
 from modalities.points.clouds import check_cloud, normalize_unit_sphere
 
+from rqbench.errors import InputError
 
-class MeshLoadError(RuntimeError):
+
+class MeshLoadError(RuntimeError, InputError):
     """A mesh file could not be read or has no triangles; the message names the file."""
 
 

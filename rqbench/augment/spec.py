@@ -19,13 +19,14 @@ from torch import Tensor, nn
 
 from rqbench.augment.base import Augmentation, ChannelLayout, MixInfo, MixingAugmentation, Stage
 from rqbench.augment.registry import AUGMENTATIONS
+from rqbench.errors import InputError
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 _INJECTED = ("channel_dim", "batch_dims", "channels", "generator")
 Scalar = bool | int | float | str | None
 
 
-class SpecError(ValueError):
+class SpecError(ValueError, InputError):
     """A malformed or invalid augmentation spec; the message names the bad part."""
 
 

@@ -8,10 +8,11 @@ from typing import Any
 
 import torch
 
+from rqbench.errors import InputError
 from rqbench.io import write_atomic
 
 
-class CheckpointMismatchError(ValueError):
+class CheckpointMismatchError(ValueError, InputError):
     """A checkpoint whose config key differs from the run's."""
 
 
