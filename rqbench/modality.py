@@ -69,6 +69,8 @@ class Modality(ABC):
     name: ClassVar[str]
     layout: ClassVar[ChannelLayout] = ChannelLayout()
     presets: ClassVar[Mapping[str, Preset]]
+    debian_packages: ClassVar[tuple[str, ...]] = ()
+    """Debian packages holding this modality's offline data or libraries (``rqbench doctor`` checks them)."""
 
     def preset(self, name: str) -> Preset:
         """The preset called ``name``; an unknown one is a ``ValueError`` listing the presets."""

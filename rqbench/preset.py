@@ -126,6 +126,13 @@ class Preset:
             overrides["eval"] = dataclasses.replace(self.eval, **overrides["eval"])
         return dataclasses.replace(self, **overrides)
 
+    @classmethod
+    def from_dict(cls, fields: Mapping[str, Any]) -> Preset:
+        """The preset :meth:`to_dict` wrote (a run's ``config.json``); fields it lacks take their defaults."""
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items() if k != "eval"}
+        evals = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.get("eval", {}).items()}
+        return cls(**values, eval=EvalSettings(**evals))
+
     def method_kwargs(self, method: str) -> dict[str, Any]:
         """The keyword arguments this preset gives ``method`` (empty if none)."""
         return dict(self.methods.get(method, {}))

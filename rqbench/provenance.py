@@ -1,8 +1,10 @@
-"""Where a result came from: git commit and hardware, recorded with every result row."""
+"""Where a result came from: git commit, hardware and package versions, recorded with every result row."""
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import os
 import platform
 import subprocess
@@ -43,3 +45,45 @@ def hardware() -> str:
     if torch.cuda.is_available():
         text += f"; {torch.cuda.device_count()}x {torch.cuda.get_device_name(0)}"
     return text
+
+
+TRACKED_PACKAGES: dict[str, tuple[str, ...]] = {
+    "torch": ("torch",),
+    "torchvision": ("torchvision",),
+    "torchaudio": ("torchaudio",),
+    "ocnn": ("ocnn",),
+    "open3d": ("open3d-cpu", "open3d"),
+    "datasets": ("datasets",),
+    "numpy": ("numpy",),
+}
+"""The packages whose versions change results: short name -> distribution names to try, in order."""
+ABSENT = "absent"
+
+
+def package_version(dists: tuple[str, ...]) -> str:
+    """The installed version of the first of ``dists`` that is installed (read from its metadata,
+    never by importing it: a broken build still reports its version), or :data:`ABSENT`."""
+    from importlib import metadata
+
+    for dist in dists:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return ABSENT
+
+
+@functools.lru_cache(maxsize=1)
+def versions() -> dict[str, str]:
+    """Python's version and those of :data:`TRACKED_PACKAGES`, recorded in every run's ``done.json``."""
+    return {"python": platform.python_version(), **{name: package_version(dists) for name, dists in TRACKED_PACKAGES.items()}}
+
+
+def environment_id(found: dict[str, str] | None = None) -> str:
+    """``e`` + a 10-hex-digit hash of :func:`versions` (or of ``found``): the ``env`` column of result rows.
+
+    Rows with the same id ran on the same versions; ``done.json`` of the run says which. The
+    letter keeps CSV readers from taking an all-digit hash (or ``1e...``) for a number.
+    """
+    blob = json.dumps(found if found is not None else versions(), sort_keys=True, separators=(",", ":"))
+    return "e" + hashlib.sha256(blob.encode()).hexdigest()[:10]

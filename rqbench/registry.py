@@ -12,7 +12,6 @@ import difflib
 import importlib
 import importlib.metadata
 import types
-import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -46,6 +45,37 @@ def first_line(doc: str | None) -> str:
     return ""
 
 
+SETUP_FIX = "run ./setup.sh to reinstall the locked environment (uv.lock), then `rqbench doctor`"
+
+
+@dataclass(frozen=True)
+class PluginFailure:
+    """A plugin entry point that failed to import: what it is, why, and how to fix it.
+
+    Args:
+        name: the entry point's name (e.g. ``audio``).
+        target: what it points at (``modalities.audio.modality``).
+        distribution: the installed distribution that declares it (``rqbench`` for the built-ins).
+        cause: the exception, as ``Type: message``.
+    """
+
+    name: str
+    target: str
+    distribution: str
+    cause: str
+
+    @property
+    def fix(self) -> str:
+        """What to do about it: reinstall the locked environment (built-ins) or the providing package."""
+        if self.distribution == "rqbench":
+            return SETUP_FIX
+        return f"reinstall or fix the package {self.distribution!r} that provides it, then `rqbench doctor`"
+
+    def describe(self, kind: str) -> str:
+        """One line: ``modality plugin 'audio' (modalities.audio.modality) failed to load: <cause>. Fix: ...``."""
+        return f"{kind} plugin {self.name!r} ({self.target}) failed to load: {self.cause}. Fix: {self.fix}"
+
+
 class Registry(Generic[T]):
     """A name -> object table with an entry-point group for plugins.
 
@@ -61,7 +91,7 @@ class Registry(Generic[T]):
         self.group = group
         self._builtins = builtins
         self._entries: dict[str, Entry[T]] = {}
-        self._failed: dict[str, str] = {}
+        self._failed: dict[str, PluginFailure] = {}
         self._loaded = False
 
     def register(self, name: str, *, summary: str | None = None) -> Callable[[T], T]:
@@ -89,9 +119,10 @@ class Registry(Generic[T]):
         for ep in importlib.metadata.entry_points(group=self.group):
             try:
                 obj = ep.load()
-            except Exception as exc:  # a broken plugin must not take the others down with it
-                self._failed[ep.name] = f"{type(exc).__name__}: {exc}"
-                warnings.warn(f"rqbench: {self.kind} plugin {ep.name!r} ({ep.value}) failed to load: {exc}", RuntimeWarning, stacklevel=2)
+            except Exception as exc:  # a broken plugin must not take the others down with it: it is reported
+                dist = ep.dist.name if ep.dist is not None else "unknown"
+                cause = " ".join(f"{type(exc).__name__}: {exc}".split())
+                self._failed[ep.name] = PluginFailure(ep.name, ep.value, dist, cause)
                 continue
             # An entry point may name a module (which registers itself) or the object.
             if not isinstance(obj, types.ModuleType) and ep.name not in self._entries:
@@ -107,12 +138,18 @@ class Registry(Generic[T]):
 
     def _unknown_message(self, name: str) -> str:
         if name in self._failed:
-            return f"{self.kind} {name!r} is provided by a plugin that failed to load: {self._failed[name]}"
+            return self._failed[name].describe(self.kind)
         close = difflib.get_close_matches(name, self._entries, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         known = ", ".join(sorted(self._entries)) or "(none registered)"
         plural = self.kind[:-1] + "ies" if self.kind.endswith("y") else self.kind + "s"
-        return f"unknown {self.kind} {name!r}.{hint} Registered {plural}: {known}"
+        broken = "".join(f" It may come from a broken plugin: {f.describe(self.kind)}" for f in self._failed.values())
+        return f"unknown {self.kind} {name!r}.{hint} Registered {plural}: {known}.{broken}"
+
+    def failures(self) -> list[PluginFailure]:
+        """The plugins of this registry's entry-point group that failed to import, sorted by name."""
+        self._load()
+        return [self._failed[k] for k in sorted(self._failed)]
 
     def entries(self) -> list[Entry[T]]:
         """All entries, sorted by name."""

@@ -1,6 +1,6 @@
 """The results store: one CSV of measurement rows, appended atomically, read strictly.
 
-Every row records what produced it (config, seed, commit, hardware, wall time) so a table
+Every row records what produced it (config, seed, commit, hardware, package versions, wall time) so a table
 cell can be traced to the runs behind it. A corrupt file is an error naming the line:
 rows are never silently dropped.
 """
@@ -38,7 +38,11 @@ COLUMNS: tuple[str, ...] = (
     "hardware",
     "wall_time_s",
     "run_key",
+    "env",
 )
+"""``env``: :func:`rqbench.provenance.environment_id` of the package versions (``done.json`` lists them)."""
+LEGACY_COLUMNS: tuple[str, ...] = COLUMNS[:-1]
+"""The header before ``env`` was recorded: such rows read with ``env`` empty (unrecorded)."""
 NUMERIC = {"epochs": int, "seed": int, "label_fraction": float, "value": float, "wall_time_s": float}
 
 
@@ -75,16 +79,17 @@ class ResultsStore:
         header = next(reader, None)
         if header is None:
             return []
-        if tuple(header) != COLUMNS:
+        legacy = tuple(header) == LEGACY_COLUMNS
+        if tuple(header) != COLUMNS and not legacy:
             raise ResultsCorruptError(f"{self.path}:1: header {header} differs from the expected columns {list(COLUMNS)}")
         rows = []
         for fields in reader:
             line = reader.line_num
             if not fields:
                 continue
-            if len(fields) != len(COLUMNS):
-                raise ResultsCorruptError(f"{self.path}:{line}: expected {len(COLUMNS)} fields, found {len(fields)}: {fields}")
-            row: dict[str, Any] = dict(zip(COLUMNS, fields))
+            if len(fields) != len(header):
+                raise ResultsCorruptError(f"{self.path}:{line}: expected {len(header)} fields, found {len(fields)}: {fields}")
+            row: dict[str, Any] = dict(zip(COLUMNS, [*fields, ""] if legacy else fields))
             for name, kind in NUMERIC.items():
                 try:
                     row[name] = kind(row[name])

@@ -15,7 +15,7 @@ from rqbench.config import RunConfig
 from rqbench.evaluate.protocol import evaluate_encoder
 from rqbench.io import write_atomic
 from rqbench.modality import MODALITIES, Modality
-from rqbench.provenance import git_commit, hardware
+from rqbench.provenance import environment_id, git_commit, hardware, versions
 from rqbench.results import ResultsStore
 from rqbench.train.distributed import DistEnv, barrier
 from rqbench.train.loop import pretrain
@@ -108,10 +108,12 @@ def run(cfg: RunConfig, workspace: Workspace, env: DistEnv = DistEnv(), *, resum
             "hardware": hardware(),
             "wall_time_s": round(wall, 2),
             "run_key": cfg.key,
+            "env": environment_id(),
         }
         full = [{**provenance, **r} for r in results]
         workspace.store.append(full)
-        write_atomic(run_dir / DONE, json.dumps({"rows": len(full), "wall_time_s": wall, "commit": provenance["commit"], "resumed_from_step": resumed_from}))
+        done = {"rows": len(full), "wall_time_s": wall, "commit": provenance["commit"], "resumed_from_step": resumed_from, "env": provenance["env"], "versions": versions()}
+        write_atomic(run_dir / DONE, json.dumps(done))
         rows = pd.DataFrame(full)
     barrier(env)
     return rows

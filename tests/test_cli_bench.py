@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 from typer.testing import CliRunner
 
@@ -41,8 +43,14 @@ def test_bench_runs_missing_configs_then_skips_them_and_renders(tmp_path) -> Non
     rows = pd.read_csv(tmp_path / "results.csv")
     assert rows["run_key"].nunique() == 6 and set(rows["method"]) == {"scratch", "moco"}
     assert set(rows["protocol"]) == {"linear", "knn"} and set(rows["seed"]) == {0, 1}
-    for column in ("commit", "hardware", "wall_time_s", "preset", "epochs", "backbone"):
+    for column in ("commit", "hardware", "wall_time_s", "preset", "epochs", "backbone", "env"):
         assert rows[column].notna().all()
+    from rqbench.provenance import environment_id, versions
+
+    assert set(rows["env"]) == {environment_id()}
+    for key in rows["run_key"].unique():  # the versions behind the env id, readable in the run directory
+        done = json.loads((tmp_path / "runs" / key / "done.json").read_text())
+        assert done["versions"] == versions() and done["env"] == environment_id()
     assert (rows.loc[rows["method"] == "scratch", "epochs"] == 0).all()
     markdown = (tmp_path / "tables" / "blobs-table_quick.md").read_text()
     assert "±" in markdown and "| RQ |" in markdown

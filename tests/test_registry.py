@@ -58,13 +58,19 @@ def test_entry_point_plugins_are_loaded(monkeypatch) -> None:
     assert reg.get("plugged") is OrderedDict
 
 
-def test_a_broken_plugin_warns_and_is_named_when_requested(monkeypatch) -> None:
+def test_a_broken_plugin_is_recorded_with_cause_and_fix_and_named_when_requested(monkeypatch) -> None:
     ep = importlib.metadata.EntryPoint(name="broken", value="no_such_module_xyz", group="test.broken")
     real = importlib.metadata.entry_points
     monkeypatch.setattr(importlib.metadata, "entry_points", lambda **kw: [ep] if kw.get("group") == "test.broken" else real(**kw))
     reg: Registry[type] = Registry("widget", group="test.broken")
     reg.register("fine")(int)
-    with pytest.warns(RuntimeWarning, match="plugin 'broken' .* failed to load"):
-        assert reg.names() == ["fine"]
-    with pytest.raises(UnknownNameError, match="'broken' is provided by a plugin that failed to load: ModuleNotFoundError"):
+    assert reg.names() == ["fine"]
+    (failure,) = reg.failures()
+    assert (failure.name, failure.target) == ("broken", "no_such_module_xyz")
+    assert failure.cause.startswith("ModuleNotFoundError: No module named 'no_such_module_xyz'")
+    assert "Fix:" in failure.describe("widget") and "rqbench doctor" in failure.fix
+    with pytest.raises(UnknownNameError, match="widget plugin 'broken' \\(no_such_module_xyz\\) failed to load: ModuleNotFoundError.*Fix:"):
         reg.get("broken")
+    # a name the broken plugin may have provided under another name points at it too
+    with pytest.raises(UnknownNameError, match="unknown widget 'other'.*It may come from a broken plugin: widget plugin 'broken'"):
+        reg.get("other")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from rqbench.results import COLUMNS, ResultsCorruptError, ResultsStore
+from rqbench.results import COLUMNS, LEGACY_COLUMNS, ResultsCorruptError, ResultsStore
 
 
 def row(key: str = "k1", value: float = 50.0, **kw) -> dict:
     base = dict(
         modality="blobs", dataset="blobs", method="moco", aug="rq(bins=8)", backbone="mlp", preset="quick", epochs=2, seed=0,
-        protocol="linear", label_fraction=1.0, metric="top1", value=value, commit="abc", hardware="cpu, with, commas", wall_time_s=1.5, run_key=key,
+        protocol="linear", label_fraction=1.0, metric="top1", value=value, commit="abc", hardware="cpu, with, commas", wall_time_s=1.5, run_key=key, env="0123abcd",
     )  # fmt: skip
     return {**base, **kw}
 
@@ -37,7 +37,7 @@ def test_missing_column_is_refused(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("mutate", "match"),
     [
-        (lambda lines: lines[:2] + ["blobs,blobs,moco"] + lines[2:], r"results.csv:3: expected 16 fields, found 3"),
+        (lambda lines: lines[:2] + ["blobs,blobs,moco"] + lines[2:], r"results.csv:3: expected 17 fields, found 3"),
         (lambda lines: [lines[0], lines[1].replace(",50.0,", ",fifty,")] + lines[2:], r"results.csv:2: column 'value' is not a number"),
         (lambda lines: ["a,b"] + lines[1:], r"results.csv:1: header"),
     ],
@@ -51,3 +51,14 @@ def test_corrupt_file_reports_the_line(tmp_path, mutate, match) -> None:
         store.load()
     with pytest.raises(ResultsCorruptError):  # appending never drops the unreadable rows either
         store.append([row("k3")])
+
+
+def test_rows_written_before_env_was_recorded_read_with_env_empty_and_are_kept(tmp_path) -> None:
+    store = ResultsStore(tmp_path / "results.csv")
+    old = row("k0")
+    store.path.write_text(",".join(LEGACY_COLUMNS) + "\n" + ",".join(f'"{old[c]}"' for c in LEGACY_COLUMNS) + "\n")
+    df = store.load()
+    assert list(df.columns) == list(COLUMNS) and df["env"].tolist() == [""] and df["value"].tolist() == [50.0]
+    store.append([row("k1")])  # rewritten with the new header; the old row keeps an empty env
+    assert store.path.read_text().splitlines()[0] == ",".join(COLUMNS)
+    assert store.load().set_index("run_key")["env"].to_dict() == {"k0": "", "k1": "0123abcd"}

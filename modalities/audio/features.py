@@ -69,6 +69,7 @@ __all__ = [
     "crop_frames",
     "crop_or_pad",
     "decode_audio",
+    "librosa_mel_spectrogram",
     "log_mel",
     "mel_center_frequencies",
     "num_frames",
@@ -323,6 +324,15 @@ class LogMel(nn.Module):
         if wave.ndim <= 2:
             wave = wave.unsqueeze(-2)  # (n,) -> (1, n); (B, n) -> (B, 1, n)
         return (self.melspec(wave) + self.eps).log()
+
+
+def librosa_mel_spectrogram(sample_rate: int, n_fft: int, hop_length: int, n_mels: int) -> nn.Module:
+    """Mel power spectrogram as ``librosa.feature.melspectrogram`` computes it by default: Hann
+    window of ``n_fft``, centred frames with reflect padding, power 2, Slaney mel scale and area
+    normalization, 0 Hz to Nyquist (DABS's speech features; ``torchaudio`` is used here only)."""
+    return torchaudio.transforms.MelSpectrogram(
+        sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, power=2.0, center=True, pad_mode="reflect", norm="slaney", mel_scale="slaney"
+    )
 
 
 @functools.lru_cache(maxsize=4)

@@ -145,6 +145,7 @@ class Audio(Modality):
     """Audio: BYOL-A's log-mel pipeline and AudioNTT2020; offline corpora (AudioSet through HF); RQ on the one log-mel channel."""
 
     name = "audio"
+    debian_packages = ("espeak-ng", "flite", "libfluidsynth3", "fluid-soundfont-gm", "timgm6mb-soundfont", "tuxpaint-stamps-default")
     layout = ChannelLayout(channel_dim=1, batch_dims=1)
     presets = PRESETS
 

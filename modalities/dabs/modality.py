@@ -75,6 +75,8 @@ class Dabs(Modality):
     """DABS (Tamkin et al. 2021): one Transformer recipe for every domain, on token embeddings; channel = embedding dim."""
 
     name = "dabs"
+    # speech reuses the audio corpora (TTS words, tuxpaint language ID); images the Tux Paint stamps; text the fortunes
+    debian_packages = ("espeak-ng", "flite", "tuxpaint-stamps-default", "fortunes", "fortunes-min")
     layout = ChannelLayout(channel_dim=-1, batch_dims=1)
     presets = PRESETS
 

@@ -59,6 +59,7 @@ class Images(Modality):
     """Images: Fashion-MNIST offline (MNIST, image folders, CIFAR and ImageNet through HF), RQ on RGB/gray channels."""
 
     name = "images"
+    debian_packages = ("dataset-fashion-mnist",)
     layout = ChannelLayout(channel_dim=1, batch_dims=1)
     presets = PRESETS
 

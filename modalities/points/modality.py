@@ -76,6 +76,7 @@ class PointClouds(Modality):
     """3-D point clouds ``(B, N, 7)`` (xyz, normals, MID-Net segment id); RQ on xyz before the octree."""
 
     name = "points"
+    debian_packages = ("sweethome3d-furniture", "libusb-1.0-0")  # libusb: open3d's shared library needs it
     layout = LAYOUT
     presets = PRESETS
 

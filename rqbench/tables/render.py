@@ -228,6 +228,16 @@ def _select(data: pd.DataFrame, cell: CellSpec, table: TableSpec) -> tuple[pd.Da
     return kept, kept.set_index("seed")["value"].sort_index().astype(float)
 
 
+def environments(used: pd.DataFrame) -> str:
+    """'' when the rows share one package environment (``env``); else which environments and how many rows each."""
+    if "env" not in used:
+        return ""
+    counts = used["env"].fillna("").astype(str).value_counts()
+    if len(counts) < 2:
+        return ""
+    return " (rows from several package environments: " + ", ".join(f"{env or 'unrecorded'} {n} rows" for env, n in sorted(counts.items())) + ")"
+
+
 def default_caption(table: TableSpec, preset: str, used: pd.DataFrame) -> str:
     """State the preset and the scale from the result rows used (datasets, backbones, epochs)."""
     setting = paper_table(table.paper_table).setting if table.paper_table is not None else ""
@@ -243,7 +253,7 @@ def default_caption(table: TableSpec, preset: str, used: pd.DataFrame) -> str:
             pretrained = used[used["method"] != SCRATCH_METHOD]["epochs"].dropna().unique()
             if len(pretrained):
                 parts.append("/".join(str(int(e)) for e in sorted(pretrained)) + " epochs")
-        scale = f"{preset} preset: " + ", ".join(p for p in parts if p)
+        scale = f"{preset} preset: " + ", ".join(p for p in parts if p) + environments(used)
     if preset == "paper":
         return f"{scale}. Paper setting: {setting}." if setting else f"{scale}."
     return (

@@ -20,7 +20,7 @@ def result(**kw: object) -> dict[str, object]:
         "modality": "images", "dataset": "fashion_mnist", "method": "moco", "aug": "rrc+rq(bins=8)",
         "backbone": "small_resnet", "preset": "quick", "epochs": 5, "seed": 0, "protocol": "linear",
         "label_fraction": 1.0, "metric": "top1", "value": 0.0, "commit": "abc", "hardware": "cpu",
-        "wall_time_s": 1.0, "run_key": "k",
+        "wall_time_s": 1.0, "run_key": "k", "env": "e",
     }  # fmt: skip
     row.update(kw)
     assert set(row) == set(RESULT_COLUMNS)
@@ -172,3 +172,13 @@ def test_plot_figure(tmp_path: Path) -> None:
     assert [p.name for p in path.parent.iterdir()] == ["figure5.png"]
     with pytest.raises(ValueError, match="not a figure"):
         plot_figure(TABLES.get("table1"), pd.DataFrame(rows), tmp_path / "t1.png")
+
+
+def test_caption_names_package_environments_only_when_rows_mix_them() -> None:
+    from rqbench.tables import default_caption
+
+    spec = TABLES.get("table1")
+    same = pd.DataFrame([result(env="a"), result(env="a", seed=1)])
+    mixed = pd.DataFrame([result(env="a"), result(env="", seed=1), result(env="b", seed=2)])
+    assert "environments" not in default_caption(spec, "quick", same)
+    assert "rows from several package environments: unrecorded 1 rows, a 1 rows, b 1 rows" in default_caption(spec, "quick", mixed)

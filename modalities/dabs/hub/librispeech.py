@@ -32,13 +32,9 @@ SPEECH_COMMANDS_LABELS = (
 
 @functools.lru_cache(maxsize=1)
 def _mel() -> torch.nn.Module:
-    import torchaudio
+    from modalities.audio.features import librosa_mel_spectrogram  # librosa's defaults, as DABS calls it
 
-    # librosa.feature.melspectrogram's defaults as DABS calls it: Hann window, centred frames
-    # (reflect padding), power 2, Slaney mel scale and area normalization, 0 Hz to Nyquist
-    return torchaudio.transforms.MelSpectrogram(
-        sample_rate=SPEECH_RATE, n_fft=SPEECH_FFT, hop_length=SPEECH_HOP, n_mels=SPEECH_MELS, power=2.0, center=True, pad_mode="reflect", norm="slaney", mel_scale="slaney"
-    )
+    return librosa_mel_spectrogram(SPEECH_RATE, SPEECH_FFT, SPEECH_HOP, SPEECH_MELS)
 
 
 def dabs_spectrogram(wave: np.ndarray, norm: tuple[float, float]) -> torch.Tensor:
