@@ -23,11 +23,11 @@ import torch
 
 from modalities.points.backbone import build_octree
 from modalities.points.modality import PointClouds
-from rqbench.augment.spec import build_pipeline
 from rqbench.io import write_atomic
 from rqbench.provenance import git_commit, hardware
 from rqbench.runner import make_config
-from rqbench.train.loop import build_method, collate
+from rqbench.train.batches import collate
+from rqbench.train.loop import build_method
 from rqbench.train.optim import build_optimizer
 
 SPECS = ("pts_base", "pts_base+rq(bins=30)")
@@ -43,7 +43,7 @@ def measure(preset: str, steps: int, warmup: int, seed: int = 0) -> pd.DataFrame
         method = build_method(cfg, modality, len(dataset))
         optimizer = build_optimizer(method, cfg.preset)
         gen = torch.Generator().manual_seed(seed)
-        pipeline = build_pipeline(spec, layout=modality.layout, modality="points", generator=gen)
+        pipeline = modality.pipeline(spec, gen)
         bs = cfg.preset.batch_size
         times, nodes = [], []
         method.train()
@@ -51,15 +51,15 @@ def measure(preset: str, steps: int, warmup: int, seed: int = 0) -> pd.DataFrame
             idx = torch.arange(step * bs, (step + 1) * bs) % len(dataset)
             batch = collate(dataset, idx)
             tick = time.perf_counter()
-            views = [pipeline(modality.view(batch, cfg.preset, pipeline.view, gen, i)) for i in range(2)]
-            loss = method(queries=(views[0], views[1]), keys=(views[0], views[1]), indices=idx)
+            views = pipeline.views(batch, method.num_views, idx)
+            loss = method(views)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             if step >= warmup:
                 times.append(time.perf_counter() - tick)
                 depth = method.backbone.depth
-                nodes.append(float(build_octree(views[0], depth).nnum_nempty[depth]) / bs)
+                nodes.append(float(build_octree(views.queries[0], depth).nnum_nempty[depth]) / bs)
         rows.append({"spec": spec, "preset": preset, "batch": bs, "points": cfg.preset.data["points"],
                      "depth": method.backbone.depth, "median_step_s": statistics.median(times), "mean_step_s": statistics.mean(times),
                      "nonempty_nodes_per_cloud": statistics.mean(nodes), "steps": steps})

@@ -26,7 +26,9 @@ from rqbench.io import write_atomic
 from rqbench.modality import Modality, Task
 from rqbench.preset import Preset
 from rqbench.provenance import git_commit, hardware
-from rqbench.train.loop import build_method, collate, pretrain
+from rqbench.augment.views import Views
+from rqbench.train.batches import collate
+from rqbench.train.loop import build_method, pretrain
 from rqbench.train.optim import build_optimizer
 from rqbench.train.seed import epoch_permutation
 
@@ -82,7 +84,7 @@ def bare_loop(cfg: RunConfig, modality: Modality) -> float:
         x: Tensor = collate(dataset, perm[step * batch : (step + 1) * batch])
         v1, v2 = pipeline(x), pipeline(x)
         method.momentum_update(step, steps)
-        loss = method(queries=(v1, v2), keys=(v1, v2))
+        loss = method(Views.of(v1, v2))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

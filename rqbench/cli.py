@@ -158,7 +158,7 @@ def run_command(
 ) -> None:
     """Pretrain and evaluate one config, append its rows to the results (runs under torchrun too)."""
     from rqbench.runner import Workspace, make_config, run
-    from rqbench.train.distributed import init_distributed
+    from rqbench.distributed import init_distributed
 
     with _reported(ValueError, KeyError):
         cfg = make_config(modality, method, aug, preset, seed, not scratch, **parse_overrides(overrides))
@@ -193,7 +193,7 @@ def bench_command(
 
     from rqbench.runner import Workspace, make_config, parse_shard, run, shard
     from rqbench.tables import TABLES, runs_for
-    from rqbench.train.distributed import init_distributed
+    from rqbench.distributed import init_distributed
 
     with _reported(ValueError, KeyError):
         spec = TABLES.get(table)
@@ -245,9 +245,9 @@ def table_command(
 def show_command(
     modality: str = typer.Argument(..., help="Registered modality."),
     aug: list[str] = typer.Option(
-        ["rq(bins=2)", "rq(bins=5)", "rq(bins=8)", "rq(bins=15)", "cj(p=1.0)"],
+        [],
         "--aug",
-        help="Augmentation spec, one picture row each (repeatable).",
+        help="Augmentation spec, one picture row each (repeatable; default: the modality's show_specs).",
     ),
     n: int = typer.Option(8, min=1, help="Number of real samples (columns)."),
     preset: str = typer.Option("quick", help="Preset whose data is shown."),
@@ -261,9 +261,10 @@ def show_command(
     with _reported(ValueError, KeyError, NotImplementedError):
         instance = MODALITIES.get(modality)()
         chosen = instance.preset(preset)
-        for spec in aug:
+        specs = aug or list(instance.show_specs)
+        for spec in specs:
             validate_spec(spec, modality)
-        path = instance.show(chosen, aug, n, out or Path("results") / "figures" / f"{modality}_views.png", seed)
+        path = instance.show(chosen, specs, n, out or Path("results") / "figures" / f"{modality}_views.png", seed)
     console.print(f"written: {path}")
 
 

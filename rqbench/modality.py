@@ -2,8 +2,8 @@
 
 A modality registers itself with ``@MODALITIES.register("name")`` in a module named by the
 ``rqbench.modalities`` entry-point group (rqbench's own live in ``modalities/``). It tells the
-trainer its datasets, its base views, where the generic augmentation applies (its channel
-layout), its backbone and its presets.
+trainer its datasets, where the generic augmentation applies (its channel layout), in which
+order its view and channel stages run, its backbone and its presets.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
-from rqbench.augment.base import ChannelLayout
+from rqbench.augment.base import ChannelLayout, Stage
+from rqbench.augment.spec import DEFAULT_STAGE_ORDER, AugmentationPipeline, build_pipeline
 from rqbench.preset import Preset
 from rqbench.registry import Registry
 
@@ -63,12 +64,17 @@ class Modality(ABC):
     """A kind of data the harness can pretrain and evaluate on.
 
     Subclasses set ``name``, ``layout`` (the channel axis of a batch at the channel
-    stage) and ``presets``, and implement the data, views and backbone factories.
+    stage), ``presets`` and, when their stages run in another order, ``stage_order``, and
+    implement the data and backbone factories.
     """
 
     name: ClassVar[str]
     layout: ClassVar[ChannelLayout] = ChannelLayout()
     presets: ClassVar[Mapping[str, Preset]]
+    stage_order: ClassVar[tuple[Stage, ...]] = DEFAULT_STAGE_ORDER
+    """The order in which a spec's VIEW and CHANNEL stages run (the mixing step is always last)."""
+    show_specs: ClassVar[tuple[str, ...]] = ("rq(bins=2)", "rq(bins=5)", "rq(bins=8)", "rq(bins=15)")
+    """The specs ``rqbench show`` draws when none is given."""
     debian_packages: ClassVar[tuple[str, ...]] = ()
     """Debian packages holding this modality's offline data or libraries (``rqbench doctor`` checks them)."""
 
@@ -91,13 +97,10 @@ class Modality(ABC):
     def backbone(self, preset: Preset) -> tuple[nn.Module, int]:
         """A fresh backbone mapping a channel-stage batch to ``(B, feature_dim)``, and ``feature_dim``."""
 
-    def view(self, batch: Tensor, preset: Preset, view_augs: nn.Module, generator: torch.Generator, index: int) -> Tensor:
-        """Random base view number ``index`` (0 or 1) of a batch, before the channel stage.
-
-        By default the spec's view stage applied to the batch. ``index`` lets asymmetric
-        pipelines (MoCo-v3 / BYOL "Full": blur and solarize differ between views) pick theirs.
-        """
-        return view_augs(batch)
+    def pipeline(self, spec: str, generator: torch.Generator | None = None, order: tuple[Stage, ...] | None = None) -> AugmentationPipeline:
+        """``spec`` built for this modality: its name (modality-specific terms), layout, and
+        ``order`` (default: its :attr:`stage_order`; a run passes its config's order)."""
+        return build_pipeline(spec, layout=self.layout, modality=self.name, generator=generator, order=order or self.stage_order)
 
     def show(self, preset: Preset, specs: list[str], n: int, path: Path, seed: int = 0) -> Path:
         """Write a picture of ``n`` real samples and one row per augmentation spec to ``path``."""

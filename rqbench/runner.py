@@ -10,14 +10,14 @@ from typing import TypeVar
 
 import pandas as pd
 
-from rqbench.augment.spec import build_pipeline
+from rqbench.augment.spec import DEFAULT_STAGE_ORDER, applied_order
 from rqbench.config import RunConfig
 from rqbench.evaluate.protocol import evaluate_encoder
 from rqbench.io import write_atomic
 from rqbench.modality import MODALITIES, Modality
 from rqbench.provenance import environment_id, git_commit, hardware, versions
 from rqbench.results import ResultsStore
-from rqbench.train.distributed import DistEnv, barrier
+from rqbench.distributed import DistEnv, barrier
 from rqbench.train.loop import pretrain
 from rqbench.train.seed import seed_everything
 
@@ -44,17 +44,21 @@ class Workspace:
 
 
 def make_config(modality: str, method: str, aug: str, preset: str = "quick", seed: int = 0, pretrain: bool = True, **overrides: object) -> RunConfig:
-    """A :class:`RunConfig` from names: the modality's preset with ``overrides`` applied."""
+    """A :class:`RunConfig` from names: the modality's preset with ``overrides`` applied, and the
+    modality's stage order when it changes how this spec's views are made."""
     instance = MODALITIES.get(modality)()
     from rqbench.methods import METHODS
 
+    stage_order = None
     if pretrain:
         METHODS.get(method)  # unknown method: a clear error now, not after data loading
-        build_pipeline(aug, layout=instance.layout, modality=modality)  # so are bad augmentation specs
+        instance.pipeline(aug)  # so are bad augmentation specs
+        if applied_order(aug, instance.stage_order) != applied_order(aug, DEFAULT_STAGE_ORDER):
+            stage_order = tuple(s.name.lower() for s in instance.stage_order)
     else:
         method, aug = "scratch", "none"  # one random-init run per seed serves every table
     resolved = instance.preset(preset).with_overrides(**overrides) if overrides else instance.preset(preset)
-    return RunConfig(modality, method, aug, resolved, seed, pretrain)
+    return RunConfig(modality, method, aug, resolved, seed, pretrain, stage_order)
 
 
 def parse_shard(text: str) -> tuple[int, int]:

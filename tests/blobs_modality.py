@@ -10,7 +10,8 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import Dataset, TensorDataset
 
-from rqbench.augment.base import ChannelLayout
+from rqbench.augment import register_augmentation
+from rqbench.augment.base import Augmentation, ChannelLayout, Stage
 from rqbench.modality import MODALITIES, Modality, Task
 from rqbench.preset import EvalSettings, Preset
 
@@ -41,7 +42,7 @@ class Blobs(Modality):
             lr=2e-3,
             lr_scaling=False,
             methods={"moco": {**HEADS, "temperature": 0.2}, "byol": HEADS},
-            data={"n": 256, "noise": 0.3},
+            data={"n": 256},
             checkpoint_every=4,
             eval=EvalSettings(protocols=("linear", "knn"), label_fractions=(0.1, 1.0), linear_epochs=30, knn_k=20, batch_size=64),
         ),
@@ -58,9 +59,31 @@ class Blobs(Modality):
         width = preset.backbone.get("width", 32)
         return nn.Sequential(nn.Flatten(), nn.Linear(CHANNELS * LENGTH, 64), nn.ReLU(), nn.Linear(64, width)), width
 
-    def view(self, batch: Tensor, preset: Preset, view_augs: nn.Module, generator: torch.Generator, index: int) -> Tensor:
-        noise = preset.data["noise"]
-        return view_augs(batch + noise * torch.randn(batch.shape, generator=generator)) if noise else view_augs(batch)
+
+
+@register_augmentation("blobs-noise")
+class BlobsNoise(Augmentation):
+    """Gaussian noise of standard deviation ``std``: the blobs' base view (test modality)."""
+
+    stage = Stage.VIEW
+
+    def __init__(self, std: float = 0.3, generator: torch.Generator | None = None) -> None:
+        super().__init__()
+        self.std = std
+        self.generator = generator
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.std * torch.randn(x.shape, generator=self.generator)
 
 
 MODALITIES.register("blobs")(Blobs)
+
+
+class ChannelFirstBlobs(Blobs):
+    """Blobs whose channel stage runs before its views, as BYOL-A's audio pipeline (test modality)."""
+
+    name = "blobs-cf"
+    stage_order = (Stage.CHANNEL, Stage.VIEW)
+
+
+MODALITIES.register("blobs-cf")(ChannelFirstBlobs)

@@ -6,22 +6,22 @@ Where everything happens, in BYOL-A's order:
 pretraining item       ONE random 0.95 s window of a clip -> ``(1, 64, 96)`` log-mel ->
                        pre-normalization with the pretraining set's statistics
                        (:class:`~modalities.audio.data.PretrainCrops`)
-``view`` (x2)          the spec's VIEW stage on the same batch, independently per view:
-                       ``audio-rrc`` (BYOL-A's random resized crop, :mod:`modalities.audio.views`)
-channel stage          the generic augmentation on ``(B, 1, 64, 96)``, one channel per clip
-                       (``layout = ChannelLayout(channel_dim=1)``): ``rq(bins=5)`` (the paper),
-                       ``byola-mixup`` (BYOL-A's baseline), ``dacl``, ``mixup``, or ``none``
+channel stage (x2)     the generic augmentation on ``(B, 1, 64, 96)``, one channel per clip
+                       (``layout = ChannelLayout(channel_dim=1)``), independently per view:
+                       ``rq(bins=5)`` (the paper), ``byola-mixup`` (BYOL-A's baseline), ``dacl``,
+                       ``mixup``, or ``none``
+view stage             the spec's VIEW stage: ``audio-rrc`` (BYOL-A's random resized crop,
+                       :mod:`modalities.audio.views`)
 backbone               :class:`~modalities.audio.backbone.PostNorm` (BYOL-A's post-normalization,
                        batch statistics) then AudioNTT2020 (2048-d in the paper)
 evaluation             frozen embeddings of whole clips standardized with fixed statistics
                        (no batch statistics), linear probe with early stopping, kNN
 =====================  ===========================================================================
 
-Post-normalization is the first (parameter-free) layer of the backbone because the trainer
-applies the channel stage after :meth:`Audio.view`: the encoder thus sees exactly
-pre-norm -> views -> augmentation -> post-norm. One difference from BYOL-A remains: BYOL-A
-mixes *before* its random resized crop, while here every channel-stage augmentation runs after
-the view stage (the harness's order for every modality); the paper replaces that mixup by RQ.
+The channel stage runs *before* the view stage (``stage_order``): BYOL-A's ``train.py`` applies
+pre-normalization -> mixup -> random resized crop -> post-normalization, and the paper replaces
+that mixup with RQ. Post-normalization is the first (parameter-free) layer of the backbone, so
+the encoder sees exactly pre-norm -> augmentation -> views -> post-norm.
 
 Data (``preset.data``, see :mod:`modalities.audio.presets`): the offline corpora (``words``,
 ``speakers``, ``notes``, ``langid`` of :mod:`modalities.audio.cache`) provide the tasks; the
@@ -43,8 +43,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
-from rqbench.augment.base import ChannelLayout
-from rqbench.augment.spec import apply_views, build_pipeline
+from rqbench.augment.base import ChannelLayout, Stage
 from rqbench.modality import MODALITIES, Modality, Task
 from rqbench.preset import Preset
 
@@ -55,7 +54,7 @@ from .data import ClipStore, EvalClips, HubClips, NormStats, PretrainCrops, cach
 from .features import N_MELS
 from .presets import PRESETS, TASKS
 
-__all__ = ["Audio", "apply_views", "load_task_corpus", "pretraining_data", "task_datasets"]
+__all__ = ["Audio", "load_task_corpus", "pretraining_data", "task_datasets"]
 
 
 def _key(data: Mapping[str, Any]) -> str:
@@ -147,7 +146,9 @@ class Audio(Modality):
     name = "audio"
     debian_packages = ("espeak-ng", "flite", "libfluidsynth3", "fluid-soundfont-gm", "timgm6mb-soundfont", "tuxpaint-stamps-default")
     layout = ChannelLayout(channel_dim=1, batch_dims=1)
+    stage_order = (Stage.CHANNEL, Stage.VIEW)  # BYOL-A train.py: pre-norm -> mixup -> RRC -> post-norm
     presets = PRESETS
+    show_specs = ("audio-rrc", "audio-rrc+rq(bins=5)", "audio-rrc+byola-mixup")
 
     def pretrain_dataset(self, preset: Preset) -> Dataset:
         """One random, pre-normalized 0.95 s log-mel ``(1, 64, 96)`` per pretraining clip."""
@@ -163,10 +164,6 @@ class Audio(Modality):
         if name != "audio-ntt2020":
             raise ValueError(f"unknown audio backbone {name!r}; backbones: audio-ntt2020")
         return audio_encoder(n_mels=N_MELS, **options)
-
-    def view(self, batch: Tensor, preset: Preset, view_augs: nn.Module, generator: torch.Generator, index: int) -> Tensor:
-        """The spec's view stage (``audio-rrc``); post-normalization happens in the backbone, after the channel stage."""
-        return apply_views(view_augs, batch, index)
 
     def show(self, preset: Preset, specs: list[str], n: int, path: Path, seed: int = 0) -> Path:
         """``n`` pretraining log-mels (pre-normalized 0.95 s crops) and one row of augmented, post-normalized views per spec.
@@ -184,9 +181,8 @@ class Audio(Modality):
         x = torch.stack([data[i] for i in chosen])
         rows = []
         for spec in specs:
-            pipeline = build_pipeline(spec, layout=self.layout, modality=self.name, generator=gen)
-            y, _ = pipeline.mix(pipeline(apply_views(pipeline.view, x, 0)))
-            rows.append((str(pipeline.spec), _display(PostNorm()(y))))
+            pipeline = self.pipeline(spec, gen)
+            rows.append((str(pipeline.spec), _display(PostNorm()(pipeline.views(x, 1).queries[0]))))
         return view_grid(_display(x), rows, path, original_label="log-mel")
 
 

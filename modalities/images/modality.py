@@ -14,9 +14,8 @@ from modalities.images.backbones import BACKBONES
 from modalities.images.data import ImageSplits, TorchImages, load_images, subset_indices
 from modalities.images.presets import PRESETS
 from modalities.images.show import view_grid
-from modalities.images.views import CenterCrop, apply_views
+from modalities.images.views import CenterCrop
 from rqbench.augment.base import ChannelLayout
-from rqbench.augment.spec import build_pipeline
 from rqbench.modality import MODALITIES, Modality, Task
 from rqbench.preset import Preset
 
@@ -59,6 +58,7 @@ class Images(Modality):
     """Images: Fashion-MNIST offline (MNIST, image folders, CIFAR and ImageNet through HF), RQ on RGB/gray channels."""
 
     name = "images"
+    show_specs = ("rq(bins=2)", "rq(bins=5)", "rq(bins=8)", "rq(bins=15)", "cj(p=1.0)")
     debian_packages = ("dataset-fashion-mnist",)
     layout = ChannelLayout(channel_dim=1, batch_dims=1)
     presets = PRESETS
@@ -86,9 +86,6 @@ class Images(Modality):
         x = torch.stack([sample[i][0] for i in range(len(sample))])
         return x.mean(dim=(0, 2, 3)), x.std(dim=(0, 2, 3)).clamp_min(1e-3)
 
-    def view(self, batch: Tensor, preset: Preset, view_augs: nn.Module, generator: torch.Generator, index: int) -> Tensor:
-        return apply_views(view_augs, batch, index)
-
     def show(self, preset: Preset, specs: list[str], n: int, path: Path, seed: int = 0) -> Path:
         """``n`` test images (one per class first) and one row of augmented views per spec."""
         splits = splits_for(preset)
@@ -99,9 +96,8 @@ class Images(Modality):
         generator = torch.Generator().manual_seed(seed)
         rows = []
         for spec in specs:
-            pipeline = build_pipeline(spec, layout=self.layout, modality=self.name, generator=generator)
-            y, _ = pipeline.mix(pipeline(apply_views(pipeline.view, x, 0)))
-            rows.append((str(pipeline.spec), y.clamp(0, 1)))
+            pipeline = self.pipeline(spec, generator)
+            rows.append((str(pipeline.spec), pipeline.views(x, 1).queries[0].clamp(0, 1)))
         return view_grid(x, rows, path)
 
     def eval_view(self, batch: Tensor, preset: Preset) -> Tensor:

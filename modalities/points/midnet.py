@@ -10,18 +10,16 @@ query view of each step (base augmentations, then RQ when the spec has it) and i
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from modalities.points.layout import SEGMENT
 from modalities.points.mid_loss import momentum_rows, point_instance_loss, segment_means, shape_instance_loss
-from rqbench.augment.base import MixInfo
+from rqbench.augment.views import Views
 from rqbench.methods import METHODS
 from rqbench.methods.base import Method
-from rqbench.methods.distributed import gather_keys
+from rqbench.distributed import gather_keys
 
 
 @METHODS.register("midnet")
@@ -42,8 +40,9 @@ class MIDNet(Method):
         point_weight: weight of the point-instance loss (1).
     """
 
-    needs_indices: ClassVar[bool] = True
-    fixed_momentum = True
+    num_views = 2
+    """Two views are drawn per step, as always, though only the first is used: the second keeps
+    the random draws (and so every committed MID-Net run) as they were."""
 
     def __init__(
         self,
@@ -64,7 +63,7 @@ class MIDNet(Method):
         if not temperature > 0 or not 0.0 <= bank_momentum <= 1.0 or segments < 1:
             raise ValueError(f"need temperature > 0, bank_momentum in [0, 1], segments >= 1; got {temperature}, {bank_momentum}, {segments}")
         self.temperature = float(temperature)
-        self.momentum = float(bank_momentum)
+        self.bank_momentum = float(bank_momentum)
         self.segments = int(segments)
         self.segment_channel = int(segment_channel)
         self.point_weight = float(point_weight)
@@ -87,22 +86,21 @@ class MIDNet(Method):
         point_loss = point_instance_loss(points.float(), self.point_bank[indices], seg, self.temperature)
         return shape_loss, point_loss, shape, points, seg
 
-    def forward(  # type: ignore[override]
-        self,
-        queries: tuple[Tensor, Tensor],
-        keys: tuple[Tensor, Tensor],
-        mix: tuple[MixInfo | None, MixInfo | None] = (None, None),
-        indices: Tensor | None = None,
-    ) -> Tensor:
+    def forward(self, views: Views) -> Tensor:
         """MID-Net loss of the first query view; the banks are updated afterwards (no gradient)."""
-        if indices is None:
-            raise ValueError("MID-Net needs the dataset indices of the batch (indices=...)")
-        if any(m is not None for m in mix):
+        self.check_views(views)
+        if views.indices is None:
+            raise ValueError("MID-Net needs the dataset indices of the batch (Views.indices)")
+        if any(m is not None for m in views.mix):
             raise ValueError("MID-Net does not support mixing augmentations (it has no pairs of views to mix)")
-        indices = indices.to(self.shape_bank.device).long()
-        shape_loss, point_loss, shape, points, seg = self.losses(queries[0], indices)
+        indices = views.indices.to(self.shape_bank.device).long()
+        shape_loss, point_loss, shape, points, seg = self.losses(views.queries[0], indices)
         self.update_banks(shape.detach().float(), points.detach().float(), seg, indices)
         return shape_loss + self.point_weight * point_loss
+
+    def log_values(self) -> dict[str, float]:
+        """The bank momentum (MID-Net has no EMA branch)."""
+        return {"bank_momentum": self.bank_momentum}
 
     @torch.no_grad()
     def update_banks(self, shape: Tensor, points: Tensor, segments: Tensor, indices: Tensor) -> None:
@@ -112,11 +110,11 @@ class MIDNet(Method):
         points_all, _ = gather_keys(new_points)
         idx_all, _ = gather_keys(indices)
         # out of place: the loss's graph holds the old shape bank for its backward pass
-        self.shape_bank = self.shape_bank.index_copy(0, idx_all, momentum_rows(self.shape_bank[idx_all], shape_all, self.momentum))
-        self.point_bank[idx_all] = momentum_rows(self.point_bank[idx_all], points_all, self.momentum)
+        self.shape_bank = self.shape_bank.index_copy(0, idx_all, momentum_rows(self.shape_bank[idx_all], shape_all, self.bank_momentum))
+        self.point_bank[idx_all] = momentum_rows(self.point_bank[idx_all], points_all, self.bank_momentum)
 
     def momentum_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
         return []
 
     def extra_repr(self) -> str:
-        return f"temperature={self.temperature}, bank_momentum={self.momentum}, segments={self.segments}, banks={tuple(self.point_bank.shape)}"
+        return f"temperature={self.temperature}, bank_momentum={self.bank_momentum}, segments={self.segments}, banks={tuple(self.point_bank.shape)}"

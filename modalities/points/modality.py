@@ -24,7 +24,6 @@ from modalities.points.presets import PRESETS
 from modalities.points.procedural import PART_NAMES, PARTS_OF
 from modalities.points.show import cloud_grid
 from modalities.points.sources import SOURCES, load_shapenet_part
-from rqbench.augment.spec import build_pipeline
 from rqbench.modality import MODALITIES, Modality, Task
 from rqbench.preset import Preset
 from rqbench.registry import Registry
@@ -79,6 +78,7 @@ class PointClouds(Modality):
     debian_packages = ("sweethome3d-furniture", "libusb-1.0-0")  # libusb: open3d's shared library needs it
     layout = LAYOUT
     presets = PRESETS
+    show_specs = ("pts_base", "pts_base+rq(bins=10)", "pts_base+rq(bins=30)")
 
     def pretrain_dataset(self, preset: Preset) -> Dataset:
         splits, _ = classification_splits(preset.data)
@@ -103,9 +103,8 @@ class PointClouds(Modality):
         generator = torch.Generator().manual_seed(seed)
         rows: list[tuple[str, Tensor]] = []
         for spec in specs:
-            pipeline = build_pipeline(spec, layout=self.layout, modality=self.name, generator=generator)
-            y, _ = pipeline.mix(pipeline(self.view(x, preset, pipeline.view, generator, 0)))
-            rows.append((str(pipeline.spec), y))
+            pipeline = self.pipeline(spec, generator)
+            rows.append((str(pipeline.spec), pipeline.views(x, 1).queries[0]))
         return cloud_grid(x, rows, path)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import inspect
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from rqbench.augment.base import Augmentation, ChannelLayout, MixInfo, MixingAugmentation, Stage
 from rqbench.augment.registry import AUGMENTATIONS
+from rqbench.augment.views import Views
 from rqbench.errors import InputError
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
@@ -205,20 +206,40 @@ def build_augmentation(
         raise SpecError(f"bad arguments in {str(term)!r}: {exc}") from None
 
 
+DEFAULT_STAGE_ORDER: tuple[Stage, ...] = (Stage.VIEW, Stage.CHANNEL)
+"""Modality views, then the channel stage (images, points, DABS); the mixing step always comes last."""
+
+
+def check_stage_order(order: tuple[Stage, ...]) -> tuple[Stage, ...]:
+    """``order`` if it holds the VIEW and CHANNEL stages once each (mixing is always last), else ``ValueError``."""
+    if sorted(order) != [Stage.VIEW, Stage.CHANNEL]:
+        raise ValueError(f"a stage order holds the view and channel stages once each, got {[s.name.lower() for s in order]}")
+    return tuple(order)
+
+
 class AugmentationPipeline(nn.Module):
     """A built spec: modality views, channel-stage transforms, and an optional mixing step.
 
-    ``forward(x)`` applies the channel stage to a batch; :meth:`mix` applies the mixing
-    augmentation (to the query view only, as i-Mix does). The view stage is run by the
-    modality that owns those views (``pipeline.view``).
+    :meth:`views` makes a step's views: every view of the batch goes through the VIEW and
+    CHANNEL stages in the modality's ``order`` (each stage over all views before the next,
+    so random draws come in a fixed order), then the mixing augmentation (i-Mix) makes the
+    query views. ``forward(x)`` applies the channel stage alone and :meth:`mix` the mixing step.
     """
 
-    def __init__(self, spec: AugSpec, view: list[Augmentation], channel: list[Augmentation], mixing: MixingAugmentation | None) -> None:
+    def __init__(
+        self,
+        spec: AugSpec,
+        view: list[Augmentation],
+        channel: list[Augmentation],
+        mixing: MixingAugmentation | None,
+        order: tuple[Stage, ...] = DEFAULT_STAGE_ORDER,
+    ) -> None:
         super().__init__()
         self.spec = spec
         self.view = nn.Sequential(*view)
         self.channel = nn.Sequential(*channel)
         self.mixing = mixing
+        self.order = check_stage_order(order)
 
     def forward(self, x: Tensor) -> Tensor:
         """Apply the channel-stage augmentations in spec order."""
@@ -230,8 +251,38 @@ class AugmentationPipeline(nn.Module):
             return x, None
         return self.mixing(x)
 
+    def views(
+        self,
+        batch: Tensor,
+        n_views: int = 2,
+        indices: Tensor | None = None,
+        embed: Callable[[Tensor], Tensor] | None = None,
+    ) -> Views:
+        """``n_views`` views of ``batch``: the stages in :attr:`order`, then mixing.
+
+        Args:
+            batch: a batch of samples as the dataset gives them.
+            n_views: how many views (a method's :attr:`~rqbench.methods.base.Method.num_views`).
+            indices: the samples' dataset indices, handed on in :attr:`Views.indices`.
+            embed: an input embedding run where the channel stage begins (DABS's token
+                embedding: the channel stage acts on its output); ``None`` for none.
+        """
+        if n_views < 1:
+            raise ValueError(f"n_views must be at least 1, got {n_views}")
+        xs = [batch] * n_views
+        for stage in self.order:
+            if stage is Stage.VIEW:
+                xs = [apply_views(self.view, x, i) for i, x in enumerate(xs)]
+            else:
+                if embed is not None:
+                    xs = [embed(x) for x in xs]
+                xs = [self.channel(x) for x in xs]
+        mixed = [self.mix(x) for x in xs]
+        return Views(tuple(m for m, _ in mixed), tuple(xs), tuple(info for _, info in mixed), indices)
+
     def extra_repr(self) -> str:
-        return f"spec={str(self.spec)!r}"
+        order = ", ".join(s.name.lower() for s in self.order)
+        return f"spec={str(self.spec)!r}, order=({order})"
 
 
 def build_pipeline(
@@ -240,8 +291,9 @@ def build_pipeline(
     layout: ChannelLayout = ChannelLayout(),
     modality: str | None = None,
     generator: torch.Generator | None = None,
+    order: tuple[Stage, ...] = DEFAULT_STAGE_ORDER,
 ) -> AugmentationPipeline:
-    """Validate and build ``spec`` for a modality whose channel stage has ``layout``."""
+    """Validate and build ``spec`` for a modality whose channel stage has ``layout`` and whose stages run in ``order``."""
     parsed = validate_spec(spec, modality)
     stages: dict[Stage, list[Augmentation]] = {s: [] for s in Stage}
     for term in parsed:
@@ -249,7 +301,17 @@ def build_pipeline(
         stages[type(aug).stage].append(aug)
     mixing = stages[Stage.MIXING][0] if stages[Stage.MIXING] else None
     assert mixing is None or isinstance(mixing, MixingAugmentation)
-    return AugmentationPipeline(parsed, stages[Stage.VIEW], stages[Stage.CHANNEL], mixing)
+    return AugmentationPipeline(parsed, stages[Stage.VIEW], stages[Stage.CHANNEL], mixing, order)
+
+
+def applied_order(spec: str | AugSpec, order: tuple[Stage, ...]) -> tuple[Stage, ...]:
+    """The stages of ``order`` that ``spec`` has terms in: the order that shapes its views.
+
+    Two orders give the same views for a spec exactly when their applied orders are equal
+    (a spec with terms in one stage only is applied the same way in every order).
+    """
+    present = {AUGMENTATIONS.get(t.name).stage for t in parse_spec(spec)}
+    return tuple(s for s in order if s in present)
 
 
 def _takes_index(module: nn.Module) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
@@ -13,17 +12,9 @@ from torch import Tensor, nn
 
 from rqbench.evaluate.accuracy import top1_accuracy
 from rqbench.evaluate.checks import check_int, check_labels, check_positive
+from rqbench.schedules import cosine_lr
 
 B = TypeVar("B")
-
-
-def cosine_lr(base_lr: float, epoch: int, epochs: int) -> float:
-    """Learning rate of 0-based ``epoch`` out of ``epochs`` under cosine annealing to zero.
-
-    ``lr_e = base_lr * (1 + cos(pi * e / epochs)) / 2`` (SGDR without restarts,
-    Loshchilov & Hutter, ICLR 2017).
-    """
-    return base_lr * 0.5 * (1.0 + math.cos(math.pi * epoch / epochs))
 
 
 def train_epochs(

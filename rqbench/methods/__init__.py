@@ -14,7 +14,8 @@ from rqbench.methods.heads import HeadConfig, mlp  # noqa: E402
 from rqbench.methods.infonce import InfoNCE  # noqa: E402
 from rqbench.methods.losses import byol_loss, mixed_infonce_loss, moco_contrastive_loss  # noqa: E402
 from rqbench.methods.moco import MoCoV3  # noqa: E402
-from rqbench.methods.schedule import cosine_momentum, ema_update  # noqa: E402
+from rqbench.methods.ema import ema_update  # noqa: E402
+from rqbench.schedules import cosine_momentum  # noqa: E402
 
 __all__ = [
     "BYOL",

@@ -1,17 +1,18 @@
-"""The base class of self-supervised methods: a symmetric two-view loss plus momentum pairs."""
+"""The base class of self-supervised methods: ``forward(views) -> loss``; by default a symmetric loss over views plus momentum pairs."""
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Sequence
-from typing import ClassVar
+from collections.abc import Iterator
 
 import torch
 from torch import Tensor, nn
 
 from rqbench.augment.base import MixInfo
+from rqbench.augment.views import Views
 from rqbench.embedding import EmbeddedBackbone
-from rqbench.methods.schedule import cosine_momentum, ema_update
+from rqbench.methods.ema import ema_update
+from rqbench.schedules import cosine_momentum
 
 
 def frozen_copy(module: nn.Module) -> nn.Module:
@@ -21,31 +22,30 @@ def frozen_copy(module: nn.Module) -> nn.Module:
     return twin
 
 
-def check_views(queries: Sequence[Tensor], keys: Sequence[Tensor], mix: Sequence[MixInfo | None]) -> None:
-    """Raise ``ValueError`` unless there are two query views, two key views and two mix entries."""
-    if len(queries) != 2 or len(keys) != 2 or len(mix) != 2:
-        raise ValueError("a method needs two query views, two key views and two mix entries")
-
-
 class Method(nn.Module):
-    """Base of every registered method: online (query) branch, momentum (key) branch, loss.
+    """Base of every registered method: ``forward(views) -> loss``, plus the method's own state.
 
-    Subclasses implement :meth:`query` (online branch, with gradients), :meth:`key`
-    (momentum / target branch, run under ``no_grad``), :meth:`pair_loss` (one
-    direction) and :meth:`momentum_pairs`, and set ``self.momentum`` (the schedule's
-    base) and ``self.fixed_momentum``.
+    The trainer makes :attr:`num_views` views per step (:class:`~rqbench.augment.views.Views`)
+    and calls ``forward(views)``; that is the whole contract. The default ``forward`` is the
+    symmetric loss of a two-branch method: every query view against the keys of every other
+    view. Such methods implement :meth:`query` (online branch, with gradients), :meth:`key`
+    (momentum / target branch, run under ``no_grad``), :meth:`pair_loss` (one direction) and
+    :meth:`momentum_pairs`, and set ``self.momentum`` (the schedule's base) and
+    ``self.fixed_momentum``. Methods with another objective override ``forward`` with the same
+    signature. A method that keeps per-sample state takes ``num_samples`` in its constructor
+    (the trainer passes the pretraining set's size to every method that accepts it) and reads
+    :attr:`Views.indices`.
 
     Args:
         backbone: maps an input batch to features ``(B, feature_dim)``.
         feature_dim: width of the backbone's features.
     """
 
-    momentum: float
+    momentum: float | None = None
+    """Base of the EMA momentum schedule; ``None`` for methods without a momentum branch."""
     fixed_momentum: bool = False
-    needs_indices: ClassVar[bool] = False
-    """True for methods that keep per-sample state (MID-Net's memory banks): the trainer then
-    builds them with ``num_samples=`` (the pretraining set's size) and calls ``forward`` with
-    ``indices=`` (the dataset index of every sample of the local batch, ``(B,)`` int64)."""
+    num_views: int = 2
+    """Views the trainer makes per step (multi-crop methods raise it)."""
 
     def __init__(self, backbone: nn.Module, feature_dim: int) -> None:
         super().__init__()
@@ -88,35 +88,50 @@ class Method(nn.Module):
         raise NotImplementedError
 
     # -- shared -------------------------------------------------------------------------
-    def forward(
-        self,
-        queries: tuple[Tensor, Tensor],
-        keys: tuple[Tensor, Tensor],
-        mix: tuple[MixInfo | None, MixInfo | None] = (None, None),
-    ) -> Tensor:
-        """Symmetric loss ``pair_loss(q(queries[0]), k(keys[1]), mix[0]) + pair_loss(q(queries[1]), k(keys[0]), mix[1])``.
+    def check_views(self, views: Views) -> None:
+        """``ValueError`` unless ``views`` holds :attr:`num_views` views."""
+        if len(views) != self.num_views:
+            raise ValueError(f"{type(self).__name__} needs {self.num_views} views per step, got {len(views)}")
 
-        ``queries`` are the (possibly mixed) views for the online branch, ``keys`` the
-        clean views for the momentum branch (the same tensors when nothing mixes).
+    def forward(self, views: Views) -> Tensor:
+        """Sum over ordered pairs ``i != j`` of ``pair_loss(query(queries[i]), key(keys[j]), mix[i])``.
+
+        ``queries`` are the (possibly mixed) views for the online branch, ``keys`` the clean
+        views for the momentum branch. With two views: MoCo-v3's / BYOL's symmetric loss
+        ``pair_loss(q1, k2) + pair_loss(q2, k1)``.
         """
-        check_views(queries, keys, mix)
-        q1, q2 = self.query(queries[0]), self.query(queries[1])
+        self.check_views(views)
+        q = [self.query(v) for v in views.queries]
         with torch.no_grad():
-            k1, k2 = self.key(keys[0]), self.key(keys[1])
-        return self.pair_loss(q1, k2, mix[0]) + self.pair_loss(q2, k1, mix[1])
+            k = [self.key(v) for v in views.keys]
+        pairs = [self.pair_loss(q[i], k[j], views.mix[i]) for i in range(len(q)) for j in range(len(k)) if i != j]
+        if not pairs:
+            raise ValueError(f"{type(self).__name__}'s symmetric loss needs at least two views, got {len(views)}")
+        loss = pairs[0]
+        for term in pairs[1:]:
+            loss = loss + term
+        return loss
 
-    def momentum_at(self, step: int, total_steps: int) -> float:
-        """Momentum used at ``step``: the cosine schedule from ``self.momentum`` to 1 (or fixed)."""
+    def log_values(self) -> dict[str, float]:
+        """Extra per-step values the trainer logs beside the loss (e.g. MID-Net's bank momentum)."""
+        return {}
+
+    def momentum_at(self, step: int, total_steps: int) -> float | None:
+        """Momentum used at ``step``: the cosine schedule from ``self.momentum`` to 1 (or fixed);
+        ``None`` for a method without a momentum branch."""
+        if self.momentum is None:
+            return None
         if self.fixed_momentum:
             return float(self.momentum)
         return cosine_momentum(step, total_steps, self.momentum)
 
     @torch.no_grad()
-    def momentum_update(self, step: int, total_steps: int) -> float:
-        """EMA every momentum pair in place (``p_k = m p_k + (1 - m) p_q``); return ``m``."""
+    def momentum_update(self, step: int, total_steps: int) -> float | None:
+        """EMA every momentum pair in place (``p_k = m p_k + (1 - m) p_q``); return ``m`` (``None`` without a momentum branch)."""
         m = self.momentum_at(step, total_steps)
-        for online, target in self.momentum_pairs():
-            ema_update(target, online, m)
+        if m is not None:
+            for online, target in self.momentum_pairs():
+                ema_update(target, online, m)
         return m
 
     def trainable_parameters(self) -> Iterator[nn.Parameter]:

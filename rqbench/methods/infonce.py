@@ -13,8 +13,9 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from rqbench.augment.base import MixInfo
+from rqbench.augment.views import Views
 from rqbench.methods import METHODS
-from rqbench.methods.base import Method, check_views
+from rqbench.methods.base import Method
 from rqbench.methods.losses import mixed_infonce_loss
 
 
@@ -25,7 +26,7 @@ class InfoNCE(Method):
     The loss is the mean of the two directions ``pair_loss(q(queries[0]), q(keys[1]))`` and
     ``pair_loss(q(queries[1]), q(keys[0]))``; with DABS's identity base views and e-Mix this is
     DABS's mixed-vs-clean loss, averaged over two independent mixing draws. There is no
-    momentum branch; the trainer's momentum update is a no-op.
+    momentum branch (``momentum`` is ``None``).
 
     Args:
         backbone: maps a batch to features ``(B, feature_dim)``.
@@ -41,8 +42,6 @@ class InfoNCE(Method):
         if isinstance(proj_dim, bool) or not isinstance(proj_dim, int) or proj_dim < 1:
             raise ValueError(f"proj_dim must be a positive integer, got {proj_dim!r}")
         self.temperature = float(temperature)
-        self.momentum = 1.0
-        self.fixed_momentum = True
         self.projector = nn.Sequential(nn.LayerNorm(feature_dim), nn.Linear(feature_dim, proj_dim))
 
     def query(self, x: Tensor) -> Tensor:
@@ -57,17 +56,17 @@ class InfoNCE(Method):
     def momentum_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
         return []
 
-    def forward(
-        self,
-        queries: tuple[Tensor, Tensor],
-        keys: tuple[Tensor, Tensor],
-        mix: tuple[MixInfo | None, MixInfo | None] = (None, None),
-    ) -> Tensor:
-        """Mean of the two directions, keys encoded *with* gradients (a key that is its query is encoded once)."""
-        check_views(queries, keys, mix)
-        q = [self.query(v) for v in queries]
-        k = [q[i] if keys[i] is queries[i] else self.query(keys[i]) for i in range(2)]
-        return 0.5 * (self.pair_loss(q[0], k[1], mix[0]) + self.pair_loss(q[1], k[0], mix[1]))
+    def forward(self, views: Views) -> Tensor:
+        """Mean over ordered pairs ``i != j`` of ``pair_loss(query(queries[i]), query(keys[j]), mix[i])``,
+        keys encoded *with* gradients (a key that is its query is encoded once)."""
+        self.check_views(views)
+        q = [self.query(v) for v in views.queries]
+        k = [q[i] if key is views.queries[i] else self.query(key) for i, key in enumerate(views.keys)]
+        pairs = [self.pair_loss(q[i], k[j], views.mix[i]) for i in range(len(q)) for j in range(len(k)) if i != j]
+        total = pairs[0]
+        for term in pairs[1:]:
+            total = total + term
+        return total / len(pairs)
 
     def extra_repr(self) -> str:
         return f"temperature={self.temperature}"

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from rqbench.augment.base import MixInfo
-from rqbench.methods.distributed import gather_keys
+from rqbench.distributed import gather_keys
 
 
 def _check_pair(a: Tensor, b: Tensor, names: tuple[str, str]) -> int:

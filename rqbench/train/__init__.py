@@ -1,7 +1,7 @@
-"""The shared trainer: loop, optimizers, schedules, checkpoints, seeding, distributed setup."""
+"""The shared trainer: loop, data order, optimizers, precision, checkpoints and training state, seeding."""
 
+from rqbench.distributed import DistEnv, init_distributed
 from rqbench.train.checkpoint import CheckpointMismatchError, load_checkpoint, save_checkpoint
-from rqbench.train.distributed import DistEnv, init_distributed
 from rqbench.train.loop import TrainResult, pretrain
 from rqbench.train.optim import LARS, OPTIMIZERS, build_optimizer
 from rqbench.train.seed import seed_everything

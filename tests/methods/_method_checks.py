@@ -7,6 +7,7 @@ import math
 import torch
 
 from rqbench.methods.base import Method
+from rqbench.augment.views import Views
 
 
 def online_modules(model: Method) -> dict[str, torch.nn.Module]:
@@ -15,7 +16,7 @@ def online_modules(model: Method) -> dict[str, torch.nn.Module]:
 
 def check_gradients_flow_only_online(model: Method, views) -> None:
     model.train()
-    loss = model(views, views)
+    loss = model(Views.of(*views))
     assert loss.ndim == 0 and math.isfinite(loss.item())
     loss.backward()
     for name, module in online_modules(model).items():
@@ -34,7 +35,7 @@ def check_momentum_update_formula(model: Method, step: int, total: int, expected
     opt = torch.optim.SGD(model.trainable_parameters(), lr=0.5)
     g = torch.Generator().manual_seed(7)
     x1, x2 = torch.randn(8, 12, generator=g), torch.randn(8, 12, generator=g)
-    model((x1, x2), (x1, x2)).backward()
+    model(Views.of(x1, x2)).backward()
     opt.step()
     pairs = model.momentum_pairs()
     before = [([p.clone() for p in o.parameters()], [p.clone() for p in t.parameters()]) for o, t in pairs]

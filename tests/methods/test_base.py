@@ -8,6 +8,7 @@ from rqbench.augment.base import MixInfo
 from rqbench.methods.base import Method, frozen_copy
 from rqbench.methods.losses import byol_loss
 from rqbench.methods.moco import MoCoV3
+from rqbench.augment.views import Views
 
 from .conftest import FEATURE_DIM, SMALL_HEADS, tiny_backbone
 
@@ -25,7 +26,7 @@ def test_forward_is_the_symmetric_sum_with_the_right_pairing(views):
     x1, x2 = views
     m1 = MixInfo(torch.tensor([1, 0, 3, 2, 5, 4, 7, 6]), torch.linspace(0.5, 1.0, 8))
     m2 = MixInfo(torch.arange(8).flip(0), torch.linspace(1.0, 0.6, 8))
-    got = model((x1, x2), (x2, x1), (m1, m2))  # keys deliberately swapped
+    got = model(Views((x1, x2), (x2, x1), (m1, m2)))  # keys deliberately swapped
     with torch.no_grad():
         ka, kb = model.key(x2), model.key(x1)  # key views: keys[0] = x2, keys[1] = x1
     expected = model.pair_loss(model.query(x1), kb, m1) + model.pair_loss(model.query(x2), ka, m2)
@@ -38,7 +39,7 @@ def test_keys_are_computed_without_grad(views):
     model = MoCoV3(tiny_backbone(), FEATURE_DIM, **SMALL_HEADS)
     seen = []
     model.momentum_projector.register_forward_hook(lambda mod, inp, out: seen.append((torch.is_grad_enabled(), out.requires_grad)))
-    model(views, views)
+    model(Views.of(*views))
     assert seen == [(False, False), (False, False)]
 
 
@@ -90,5 +91,5 @@ def test_method_checks_its_arguments():
     with pytest.raises(ValueError):
         Toy(nn.Linear(3, 2), 0)
     toy = Toy(nn.Linear(3, 2), 2)
-    with pytest.raises(ValueError):
-        toy((torch.ones(2, 3),), (torch.ones(2, 3), torch.ones(2, 3)))
+    with pytest.raises(ValueError, match="Toy needs 2 views per step, got 1"):
+        toy(Views.of(torch.ones(2, 3)))

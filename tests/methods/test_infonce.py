@@ -11,6 +11,7 @@ from torch import nn
 from rqbench.augment.base import MixInfo
 from rqbench.embedding import EmbeddedBackbone
 from rqbench.methods import METHODS, InfoNCE, MoCoV3, mixed_infonce_loss
+from rqbench.augment.views import Views
 
 
 def test_loss_known_answer_without_mix() -> None:
@@ -44,13 +45,13 @@ def test_method_registered_and_symmetric_mean() -> None:
     torch.manual_seed(0)
     model = InfoNCE(nn.Linear(6, 5), 5, temperature=0.2, proj_dim=4).eval()
     x1, x2 = torch.randn(8, 6), torch.randn(8, 6)
-    loss = model((x1, x2), (x1, x2))
+    loss = model(Views.of(x1, x2))
     z1, z2 = model.query(x1), model.query(x2)
     expected = 0.5 * (mixed_infonce_loss(z1, z2, 0.2) + mixed_infonce_loss(z2, z1, 0.2))
     assert torch.isclose(loss, expected)
     loss.backward()
     assert all(p.grad is not None for p in model.parameters())
-    assert model.momentum_pairs() == [] and model.momentum_update(0, 10) == 1.0
+    assert model.momentum_pairs() == [] and model.momentum is None and model.momentum_update(0, 10) is None
 
 
 class _Embed(nn.Module):
@@ -85,7 +86,9 @@ def test_plain_backbone_is_unchanged() -> None:
 def test_wrong_number_of_views_is_refused() -> None:
     method = InfoNCE(nn.Linear(4, 8), 8)
     x = torch.randn(3, 4)
-    with pytest.raises(ValueError, match="two query views"):
-        method((x,), (x, x), (None, None))
-    with pytest.raises(ValueError, match="two mix entries"):
-        MoCoV3(nn.Linear(4, 8), 8)((x, x), (x, x), (None,))
+    with pytest.raises(ValueError, match="InfoNCE needs 2 views per step, got 1"):
+        method(Views.of(x))
+    with pytest.raises(ValueError, match="MoCoV3 needs 2 views per step, got 3"):
+        MoCoV3(nn.Linear(4, 8), 8)(Views.of(x, x, x))
+    with pytest.raises(ValueError, match="as many queries, keys and mix entries"):
+        Views((x, x), (x, x), (None,))

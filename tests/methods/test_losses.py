@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from rqbench.augment.base import MixInfo
-from rqbench.methods.distributed import gather_keys
+from rqbench.distributed import gather_keys
 from rqbench.methods.losses import byol_loss, moco_contrastive_loss
 
 

@@ -7,6 +7,7 @@ from torch import nn
 from rqbench.augment.base import MixInfo
 from rqbench.methods import METHODS, MoCoV3
 from rqbench.methods.losses import moco_contrastive_loss
+from rqbench.augment.views import Views
 
 from ._method_checks import check_gradients_flow_only_online, check_momentum_update_formula
 from .conftest import FEATURE_DIM, SMALL_HEADS, tiny_backbone
@@ -49,7 +50,7 @@ def test_momentum_encoder_starts_as_copy(views):
 def test_loss_is_the_symmetric_moco_loss(views):
     model = MoCoV3(tiny_backbone(), FEATURE_DIM, temperature=0.2, **SMALL_HEADS)
     x1, x2 = views
-    loss = model((x1, x2), (x1, x2))
+    loss = model(Views.of(x1, x2))
     q1, q2 = model.query(x1), model.query(x2)
     with torch.no_grad():
         k1, k2 = model.momentum_projector(model.momentum_backbone(x1)), model.momentum_projector(model.momentum_backbone(x2))
@@ -66,7 +67,7 @@ def test_forward_backward_gradients_only_online(views):
 def test_imix_with_unit_lambda_equals_plain(views):
     model = MoCoV3(tiny_backbone(), FEATURE_DIM, **SMALL_HEADS)
     mix = MixInfo(torch.randperm(8), torch.ones(8))
-    torch.testing.assert_close(model(views, views, (mix, mix)), model(views, views), rtol=0, atol=1e-6)
+    torch.testing.assert_close(model(Views(views, views, (mix, mix))), model(Views.of(*views)), rtol=0, atol=1e-6)
 
 
 @pytest.mark.parametrize(("step", "total"), [(0, 100), (50, 100), (100, 100), (13, 40)])
@@ -80,7 +81,7 @@ def test_training_step_keeps_loss_finite(views):
     model = MoCoV3(tiny_backbone(), FEATURE_DIM, **SMALL_HEADS)
     opt = torch.optim.SGD(model.trainable_parameters(), lr=0.1)
     for step in range(3):
-        loss = model(views, views)
+        loss = model(Views.of(*views))
         opt.zero_grad()
         loss.backward()
         opt.step()

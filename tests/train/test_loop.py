@@ -130,7 +130,6 @@ def test_two_gloo_processes_match_one_process(tmp_path) -> None:
     args = [
         "--aug", "none",
         "--set", "epochs=3",
-        "--set", "data={'n': 256, 'noise': 0.0}",
         "--set", "methods={'moco': {'proj_hidden': 64, 'proj_dim': 16, 'pred_hidden': 64, 'temperature': 0.2, 'head_batch_norm': False}}",
     ]  # fmt: skip
     subprocess.run(cli(*args, results=tmp_path / "one"), check=True, capture_output=True)

@@ -18,6 +18,7 @@ from modalities.audio.data import ClipStore, EvalClips, PretrainCrops, load_hub_
 from modalities.audio.modality import Audio, load_task_corpus, pretraining_data
 from modalities.audio.notes import SOUNDFONTS
 from modalities.audio.presets import PAPER, QUICK, TASKS
+from rqbench.augment.base import Stage
 from rqbench.augment import build_pipeline
 from rqbench.evaluate import protocol
 from rqbench.modality import MODALITIES
@@ -166,14 +167,28 @@ def test_views_apply_audio_rrc_per_view(tiny_data: dict) -> None:
     data = modality.pretrain_dataset(preset)
     batch = torch.stack([data[i] for i in range(16)])
     gen = torch.Generator().manual_seed(0)
-    pipeline = build_pipeline("audio-rrc+rq(bins=5)", layout=modality.layout, modality="audio", generator=gen)
-    v0, v1 = (modality.view(batch, preset, pipeline.view, gen, i) for i in range(2))
+    crops = modality.pipeline("audio-rrc", gen)
+    v0, v1 = crops.views(batch, 2).queries
     assert v0.shape == v1.shape == batch.shape and not torch.equal(v0, v1)
-    q = pipeline(v0)
-    assert all(len(torch.unique(q[i])) <= 5 for i in range(16))  # RQ on the one channel of each clip
-    none = build_pipeline("none", layout=modality.layout, modality="audio")
-    assert modality.view(batch, preset, none.view, gen, 0) is batch
+    quantized = modality.pipeline("rq(bins=5)", gen).views(batch, 1).queries[0]
+    assert all(len(torch.unique(quantized[i])) <= 5 for i in range(16))  # RQ on the one channel of each clip
+    assert modality.pipeline("none").views(batch, 1).queries[0] is batch
     assert modality.eval_view(batch, preset) is batch
+
+
+@needs_corpora
+def test_rq_runs_before_the_crop_as_byola_mixup(tiny_data: dict) -> None:
+    """BYOL-A train.py: pre-norm -> mixup -> RRC -> post-norm; the paper puts RQ where mixup was.
+    Quantized first, the crop's bicubic resampling spreads the 5 values; quantized last, 5 remain."""
+    modality, preset = Audio(), QUICK.with_overrides(data=tiny_data)
+    data = modality.pretrain_dataset(preset)
+    batch = torch.stack([data[i] for i in range(8)])
+    assert modality.stage_order == (Stage.CHANNEL, Stage.VIEW)
+    ours = modality.pipeline("audio-rrc+rq(bins=5)", torch.Generator().manual_seed(0)).views(batch, 1).queries[0]
+    old = build_pipeline("audio-rrc+rq(bins=5)", layout=modality.layout, modality="audio", generator=torch.Generator().manual_seed(0))
+    after = old.views(batch, 1).queries[0]
+    assert all(len(torch.unique(after[i])) <= 5 for i in range(8))
+    assert all(len(torch.unique(ours[i])) > 5 for i in range(8))
 
 
 @needs_corpora

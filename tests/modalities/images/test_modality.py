@@ -49,10 +49,9 @@ def test_views_are_per_view_and_asymmetric() -> None:
     modality, preset = Images(), Images.presets["quick"]
     data = modality.pretrain_dataset(preset)
     batch = torch.stack([data[i][0] for i in range(64)])
-    pipeline = build_pipeline("full+rq(bins=8)", layout=modality.layout, modality="images")
+    pipeline = modality.pipeline("full", torch.Generator())
     torch.manual_seed(0)
-    v0 = modality.view(batch, preset, pipeline.view, torch.Generator(), 0)
-    v1 = modality.view(batch, preset, pipeline.view, torch.Generator(), 1)
+    v0, v1 = pipeline.views(batch, 2).queries
     assert v0.shape == batch.shape and not torch.equal(v0, v1)
     assert modality.eval_view(batch, preset) is batch  # 28 px: centre crop at full size is the identity
 

@@ -8,6 +8,7 @@ from modalities.points.backbone import OctreeUNet
 from modalities.points.midnet import MIDNet
 from rqbench.augment.base import MixInfo
 from rqbench.methods import METHODS
+from rqbench.augment.views import Views
 
 
 def clouds(b: int = 4, n: int = 64, seed: int = 0) -> torch.Tensor:
@@ -22,9 +23,14 @@ def method(num_samples: int = 10) -> MIDNet:
     return MIDNet(OctreeUNet(depth=4, channels=(8, 16), point_dim=8), 16, num_samples=num_samples, segments=8)
 
 
-def test_registered_and_needs_indices() -> None:
+def test_registered_takes_num_samples_and_logs_its_bank_momentum() -> None:
+    import inspect
+
     assert METHODS.get("midnet") is MIDNet
-    assert MIDNet.needs_indices
+    assert "num_samples" in inspect.signature(MIDNet).parameters  # the trainer passes it by signature
+    m = method()
+    assert m.momentum is None and m.momentum_update(0, 10) is None  # no EMA branch to log
+    assert m.log_values() == {"bank_momentum": 0.5}
 
 
 def test_banks_are_unit_buffers_in_state_dict() -> None:
@@ -43,7 +49,7 @@ def test_forward_updates_only_batch_rows_by_momentum() -> None:
     m.eval()  # BatchNorm in eval: the features below are the ones the update used
     with torch.no_grad():
         shape, points = m.backbone.features(x)
-    loss = m((x, x), (x, x), indices=idx)
+    loss = m(Views.of(x, x, indices=idx))
     loss.backward()
     expected = F.normalize(0.5 * F.normalize(shape, dim=1) + 0.5 * before_shape[idx], dim=1)
     assert torch.allclose(m.shape_bank[idx], expected, atol=1e-5)
@@ -59,12 +65,12 @@ def test_clear_errors() -> None:
     m = method()
     x = clouds()
     with pytest.raises(ValueError, match="indices"):
-        m((x, x), (x, x))
+        m(Views.of(x, x))
     with pytest.raises(ValueError, match="mixing"):
-        m((x, x), (x, x), (MixInfo(torch.arange(4), torch.ones(4)), None), indices=torch.arange(4))
+        m(Views((x, x), (x, x), (MixInfo(torch.arange(4), torch.ones(4)), None), torch.arange(4)))
     bad = x.clone()
     bad[0, 0, 6] = 8
     with pytest.raises(ValueError, match="segment ids"):
-        m((bad, bad), (bad, bad), indices=torch.arange(4))
+        m(Views.of(bad, bad, indices=torch.arange(4)))
     with pytest.raises(TypeError, match="features"):
         MIDNet(torch.nn.Linear(3, 3), 3, num_samples=4)

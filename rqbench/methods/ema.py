@@ -1,29 +1,11 @@
-"""Momentum (EMA) schedule and in-place EMA update shared by MoCo v3 and BYOL."""
+"""The in-place EMA update of momentum / target branches (MoCo v3, BYOL); the schedule is in :mod:`rqbench.schedules`."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
 import torch
 from torch import Tensor, nn
-
-
-def cosine_momentum(step: int, total_steps: int, base: float) -> float:
-    """Momentum at ``step`` rising from ``base`` (step 0) to 1.0 (step ``total_steps``) on a half cosine.
-
-    ``m = 1 - (1 + cos(pi * step / total_steps)) * (1 - base) / 2``: MoCo v3's
-    ``adjust_moco_momentum`` and BYOL's target decay ``tau``. Steps past
-    ``total_steps`` keep 1.0.
-    """
-    if isinstance(base, bool) or not isinstance(base, (int, float)) or not 0.0 <= base <= 1.0:
-        raise ValueError(f"momentum base must be a number in [0, 1], got {base!r}")
-    if total_steps <= 0:
-        raise ValueError(f"total_steps must be positive, got {total_steps}")
-    if step < 0:
-        raise ValueError(f"step must be >= 0, got {step}")
-    t = min(step, total_steps) / total_steps
-    return 1.0 - (1.0 + math.cos(math.pi * t)) * (1.0 - base) / 2.0
 
 
 def _params(x: nn.Module | Iterable[Tensor]) -> list[Tensor]:

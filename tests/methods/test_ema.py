@@ -1,36 +1,10 @@
-import math
+"""The in-place EMA update against its formula."""
 
 import pytest
 import torch
 from torch import nn
 
-from rqbench.methods.schedule import cosine_momentum, ema_update
-
-
-def test_cosine_momentum_endpoints_and_midpoint():
-    assert cosine_momentum(0, 100, 0.99) == pytest.approx(0.99, abs=1e-15)
-    # cos(pi/2) = 0: m = 1 - (1 - 0.99) / 2
-    assert cosine_momentum(50, 100, 0.99) == pytest.approx(0.995, abs=1e-15)
-    assert cosine_momentum(100, 100, 0.99) == pytest.approx(1.0, abs=1e-15)
-
-
-def test_cosine_momentum_matches_formula_everywhere():
-    for t in (1, 13, 25, 77, 99):
-        expected = 1 - (1 + math.cos(math.pi * t / 100)) * (1 - 0.996) / 2
-        assert cosine_momentum(t, 100, 0.996) == pytest.approx(expected, abs=1e-15)
-    # monotone non-decreasing
-    ms = [cosine_momentum(t, 40, 0.9) for t in range(41)]
-    assert all(a <= b for a, b in zip(ms, ms[1:]))
-
-
-def test_cosine_momentum_saturates_past_the_end():
-    assert cosine_momentum(150, 100, 0.99) == 1.0
-
-
-@pytest.mark.parametrize("args", [(0, 0, 0.99), (-1, 10, 0.99), (0, 10, 1.5), (0, 10, -0.1)])
-def test_cosine_momentum_rejects_bad_arguments(args):
-    with pytest.raises(ValueError):
-        cosine_momentum(*args)
+from rqbench.methods.ema import ema_update
 
 
 def test_ema_update_is_exact_convex_combination():

@@ -13,7 +13,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from rqbench.augment.base import MixInfo
-from rqbench.methods.distributed import gather_keys
+from rqbench.distributed import gather_keys
 from rqbench.methods.losses import moco_contrastive_loss
 
 WORLD = 2
@@ -74,3 +74,15 @@ def test_gathered_moco_loss_matches_single_process(tmp_path):
     # and the per-rank losses really use other ranks' keys as negatives
     local_only = moco_contrastive_loss(q[:N_LOCAL], k[:N_LOCAL], T)
     assert abs(results[0]["plain"].item() - local_only.item()) > 1e-3
+
+
+def test_single_process_helpers_are_identities() -> None:
+    from torch import nn
+
+    from rqbench.distributed import DistEnv, gather_objects, global_mean, wrap_ddp
+
+    env = DistEnv()
+    assert global_mean(torch.tensor(2.5), env) == 2.5
+    assert gather_objects(env, {"a": 1}) == [{"a": 1}]
+    module = nn.Linear(2, 2)
+    assert wrap_ddp(module, env) is module and not env.distributed and env.is_main

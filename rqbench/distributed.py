@@ -1,0 +1,128 @@
+"""The distributed environment (one process, or many under ``torchrun``) and the collectives the
+trainer and the losses use: key gathering (MoCo-v3), global means, state gathering, DDP wrapping."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import Tensor, nn
+
+
+@dataclass(frozen=True)
+class DistEnv:
+    """Rank, world size and device of this process."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+    device: torch.device = torch.device("cpu")
+
+    @property
+    def is_main(self) -> bool:
+        """Whether this process writes logs, checkpoints and results."""
+        return self.rank == 0
+
+    @property
+    def distributed(self) -> bool:
+        """Whether more than one process takes part."""
+        return self.world_size > 1
+
+
+def init_distributed(device: str | None = None) -> DistEnv:
+    """Join the process group ``torchrun`` describes (gloo on CPU, nccl on GPU), or run alone.
+
+    Args:
+        device: ``"cpu"``, ``"cuda"`` or ``None`` (CUDA when available).
+    """
+    use_cuda = torch.cuda.is_available() if device is None else device.startswith("cuda")
+    if use_cuda and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' requested but no CUDA device is available")
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if use_cuda:
+        torch.cuda.set_device(local_rank)
+        dev = torch.device("cuda", local_rank)
+    else:
+        dev = torch.device("cpu")
+    if world_size > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if use_cuda else "gloo")
+    return DistEnv(rank, world_size, local_rank, dev)
+
+
+def barrier(env: DistEnv) -> None:
+    """Wait for every process (no-op alone)."""
+    if env.distributed and dist.is_initialized():
+        dist.barrier()
+
+
+def is_distributed() -> bool:
+    """True when ``torch.distributed`` is available and a default process group is initialized."""
+    return dist.is_available() and dist.is_initialized()
+
+
+def rank_and_world_size() -> tuple[int, int]:
+    """``(rank, world_size)`` of the default process group, ``(0, 1)`` without one."""
+    if not is_distributed():
+        return 0, 1
+    return dist.get_rank(), dist.get_world_size()
+
+
+@torch.no_grad()
+def gather_keys(k: Tensor) -> tuple[Tensor, int]:
+    """All processes' keys concatenated in rank order, and this process' rank.
+
+    As MoCo v3's ``concat_all_gather``: an ``all_gather`` under ``no_grad`` (keys are
+    constants of the loss), so every process must pass a ``k`` of the same shape (use
+    ``drop_last`` in the data loader). Without a process group (or with one process)
+    the result is ``(k, 0)``, ``k`` detached.
+    """
+    rank, world_size = rank_and_world_size()
+    if world_size == 1:
+        return k.detach(), 0
+    k = k.detach().contiguous()
+    parts = [torch.empty_like(k) for _ in range(world_size)]
+    dist.all_gather(parts, k)
+    return torch.cat(parts, dim=0), rank
+
+
+def global_mean(value: Tensor, env: DistEnv) -> float:
+    """The mean of a scalar over all processes (the loss of the whole global batch)."""
+    if env.distributed:
+        value = value.clone()
+        dist.all_reduce(value)
+        value /= env.world_size
+    return float(value.item())
+
+
+def gather_objects(env: DistEnv, obj: Any) -> list[Any]:
+    """Every rank's ``obj`` in rank order (``[obj]`` alone), e.g. RNG states for a checkpoint."""
+    if not env.distributed:
+        return [obj]
+    out: list[Any] = [None] * env.world_size
+    dist.all_gather_object(out, obj)
+    return out
+
+
+def wrap_ddp(module: nn.Module, env: DistEnv) -> nn.Module:
+    """``module`` under ``DistributedDataParallel`` when several processes train, else itself."""
+    if not env.distributed:
+        return module
+    return nn.parallel.DistributedDataParallel(module, device_ids=[env.device.index] if env.device.type == "cuda" else None)
+
+
+__all__ = [
+    "DistEnv",
+    "barrier",
+    "gather_keys",
+    "gather_objects",
+    "global_mean",
+    "init_distributed",
+    "is_distributed",
+    "rank_and_world_size",
+    "wrap_ddp",
+]

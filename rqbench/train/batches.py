@@ -1,0 +1,88 @@
+"""The pretraining data order: global batches that depend only on the seed and the epoch, sharded
+over processes and served by a ``DataLoader`` in exactly that order (resumable mid-epoch)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
+
+from rqbench.distributed import DistEnv
+from rqbench.train.seed import epoch_permutation
+
+
+def sample_tensor(item: Any) -> Tensor:
+    """The input tensor of a dataset item (items may be ``x`` or ``(x, label)``)."""
+    return item[0] if isinstance(item, (tuple, list)) else item
+
+
+def stack_inputs(items: list[Any]) -> Tensor:
+    """Collate dataset items (``x`` or ``(x, label)``) into a batch of inputs, labels dropped."""
+    return torch.stack([sample_tensor(item) for item in items])
+
+
+def collate(dataset: Dataset, indices: Tensor) -> Tensor:
+    """Stack the inputs of ``dataset[indices]`` into a batch."""
+    return stack_inputs([dataset[int(i)] for i in indices])
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def steps_per_epoch(num_samples: int, batch_size: int) -> int:
+    """Full global batches per epoch (the last partial batch is dropped, as MoCo-v3)."""
+    if num_samples < batch_size:
+        raise ValueError(f"the pretraining set has {num_samples} samples, fewer than one batch of {batch_size}")
+    return num_samples // batch_size
+
+
+def global_batches(num_samples: int, batch_size: int, seed: int, start_step: int, total_steps: int) -> Iterator[tuple[int, int, Tensor]]:
+    """``(step, epoch, indices)`` of each global batch from ``start_step`` on."""
+    per_epoch = steps_per_epoch(num_samples, batch_size)
+    for step in range(start_step, total_steps):
+        epoch, within = divmod(step, per_epoch)
+        perm = epoch_permutation(num_samples, seed, epoch)
+        yield step, epoch, perm[within * batch_size : (within + 1) * batch_size]
+
+
+def local_batch_size(batch_size: int, env: DistEnv) -> int:
+    """This process's share of a global batch (``ValueError`` unless it divides evenly)."""
+    if batch_size % env.world_size:
+        raise ValueError(f"global batch size {batch_size} is not divisible by {env.world_size} processes")
+    return batch_size // env.world_size
+
+
+def local_shards(schedule: list[tuple[int, int, Tensor]], batch_size: int, env: DistEnv) -> list[list[int]]:
+    """This process's dataset indices of every global batch of ``schedule``."""
+    local = local_batch_size(batch_size, env)
+    return [indices[env.rank * local : (env.rank + 1) * local].tolist() for _, _, indices in schedule]
+
+
+def batch_loader(dataset: Dataset, shards: list[list[int]], num_workers: int, env: DistEnv) -> DataLoader[Any]:
+    """A ``DataLoader`` serving ``shards`` in order (worker count changes speed, never the result)."""
+    return DataLoader(
+        dataset,
+        batch_sampler=shards,  # our own order: deterministic, resumable mid-epoch
+        num_workers=min(num_workers, usable_cores()),
+        collate_fn=stack_inputs,
+        pin_memory=env.device.type == "cuda",
+    )
+
+
+__all__ = [
+    "batch_loader",
+    "collate",
+    "global_batches",
+    "local_batch_size",
+    "local_shards",
+    "sample_tensor",
+    "stack_inputs",
+    "steps_per_epoch",
+    "usable_cores",
+]
