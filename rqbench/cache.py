@@ -1,11 +1,21 @@
-"""The on-disk data cache shared by modalities: where it lives, and quiet HF dataset I/O."""
+"""The on-disk data cache shared by modalities: where it lives, entry names, atomic entry writes,
+and quiet HF dataset I/O."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
-from collections.abc import Callable, Iterator
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
+
+CACHE_FORMAT = 1
+"""Layout version of every cache entry; part of each entry's name, so a new layout never reads an old one."""
+META = "meta.json"
 
 
 def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
@@ -50,3 +60,49 @@ def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator
     with bar:
         task = bar.add_task(description, total=total)
         yield lambda n=1: bar.advance(task, n)
+
+
+def entry_name(name: str, payload: Mapping[str, Any]) -> str:
+    """``<name>-<12 hex digits>``: a hash of ``payload`` (everything that decides the content)."""
+    text = json.dumps(dict(payload), sort_keys=True, default=str)
+    return f"{name}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+
+
+def write_entry(path: Path, splits: Mapping[str, Any], meta: Mapping[str, Any], *, indent: int = 1, sort_keys: bool = False) -> None:
+    """Save ``splits`` (``{split name: datasets.Dataset}``) and ``meta`` at ``path`` atomically.
+
+    Everything goes into a temporary sibling folder, then one ``os.replace``: an entry only ever
+    appears whole, with its ``meta.json``. A folder at ``path`` without one is debris of a crash
+    and is removed; a whole entry that another process finished first is kept.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() and not (path / META).is_file():
+        shutil.rmtree(path)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        with quiet_datasets_progress():
+            for split, data in splits.items():
+                data.save_to_disk(str(tmp / split))
+        (tmp / META).write_text(json.dumps(dict(meta), indent=indent, sort_keys=sort_keys, default=str) + "\n")
+        try:
+            os.replace(tmp, path)
+        except OSError:
+            if not (path / META).is_file():  # another process finished the same build first: keep theirs
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def read_entry(path: Path, splits: tuple[str, ...] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``({split: datasets.Dataset}, meta)`` of the entry at ``path`` (``splits``: default ``meta["splits"]``)."""
+    import datasets
+
+    meta = json.loads((path / META).read_text())
+    with quiet_datasets_progress():
+        loaded = {s: datasets.load_from_disk(str(path / s)) for s in (splits if splits is not None else meta["splits"])}
+    return loaded, meta
+
+
+def has_entry(path: Path) -> bool:
+    """Whether a whole entry (with its ``meta.json``) is at ``path``."""
+    return (path / META).is_file()

@@ -41,6 +41,8 @@ COLUMNS: tuple[str, ...] = (
     "env",
 )
 """``env``: :func:`rqbench.provenance.environment_id` of the package versions (``done.json`` lists them)."""
+CELL_COLUMNS: tuple[str, ...] = ("modality", "dataset", "method", "aug", "preset", "seed", "protocol", "label_fraction", "metric", "value")
+"""The columns a table needs to place a measurement in a cell (a subset of :data:`COLUMNS`)."""
 LEGACY_COLUMNS: tuple[str, ...] = COLUMNS[:-1]
 """The header before ``env`` was recorded: such rows read with ``env`` empty (unrecorded)."""
 NUMERIC = {"epochs": int, "seed": int, "label_fraction": float, "value": float, "wall_time_s": float}

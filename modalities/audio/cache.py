@@ -46,11 +46,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib
-import json
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -62,7 +60,7 @@ import numpy as np
 import pyarrow as pa
 import torch
 
-from rqbench.cache import cache_root, progress_bar, quiet_datasets_progress
+from rqbench.cache import CACHE_FORMAT, cache_root, entry_name, progress_bar, quiet_datasets_progress, read_entry, write_entry
 from rqbench.errors import InputError
 from rqbench.registry import Registry
 
@@ -94,7 +92,6 @@ __all__ = [
 ]
 
 #: Bumped whenever the stored layout changes, so that older cache entries are not reused.
-CACHE_FORMAT = 1
 
 #: Audio corpora by name. Each entry is a loader called as ``loader(seed=..., **options)`` that
 #: returns a :class:`CorpusPlan`; its ``scales`` attribute maps scale names (``tiny``,
@@ -373,47 +370,27 @@ def register_corpus(name: str, scales: Mapping[str, Mapping[str, Any]]) -> Calla
 
 def cache_entry_name(corpus: str, key: Mapping[str, Any]) -> str:
     """The stable folder name of a built corpus: ``<corpus>-<12 hex digits of a hash>``."""
-    text = json.dumps({"corpus": corpus, "format": CACHE_FORMAT, "key": key}, sort_keys=True, default=str)
-    return f"{corpus}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+    return entry_name(corpus, {"corpus": corpus, "format": CACHE_FORMAT, "key": key})
 
 
 def _read_entry(path: Path, name: str) -> AudioCorpus:
-    meta = json.loads((path / "meta.json").read_text())
-    with quiet_datasets_progress():
-        train = datasets.load_from_disk(str(path / "train"))
-        test = datasets.load_from_disk(str(path / "test"))
-    return AudioCorpus(name, train, test, tuple(meta["class_names"]), info=meta.get("info", {}), sample_rate=int(meta["sample_rate"]))
+    loaded, meta = read_entry(path, ("train", "test"))
+    return AudioCorpus(name, loaded["train"], loaded["test"], tuple(meta["class_names"]), info=meta.get("info", {}), sample_rate=int(meta["sample_rate"]))
 
 
 def _write_entry(path: Path, corpus_name: str, key: Mapping[str, Any], corpus: AudioCorpus, seconds: float) -> None:
-    """Save ``corpus`` at ``path`` atomically: into a temporary sibling, then one ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists() and not (path / "meta.json").is_file():
-        shutil.rmtree(path)  # entries only ever appear whole (with meta.json): this is debris
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    try:
-        with quiet_datasets_progress():
-            corpus.train.save_to_disk(str(tmp / "train"))
-            corpus.test.save_to_disk(str(tmp / "test"))
-        meta = {
-            "corpus": corpus_name,
-            "format": CACHE_FORMAT,
-            "key": key,
-            "class_names": list(corpus.class_names),
-            "sample_rate": corpus.sample_rate,
-            "num_train": len(corpus.train),
-            "num_test": len(corpus.test),
-            "build_seconds": round(seconds, 2),
-            "info": dict(corpus.info),
-        }
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=1, default=str) + "\n")
-        try:
-            os.replace(tmp, path)
-        except OSError:
-            if not (path / "meta.json").is_file():  # another process finished the same build first
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    meta = {
+        "corpus": corpus_name,
+        "format": CACHE_FORMAT,
+        "key": key,
+        "class_names": list(corpus.class_names),
+        "sample_rate": corpus.sample_rate,
+        "num_train": len(corpus.train),
+        "num_test": len(corpus.test),
+        "build_seconds": round(seconds, 2),
+        "info": dict(corpus.info),
+    }
+    write_entry(path, {"train": corpus.train, "test": corpus.test}, meta)
 
 
 def corpus_options(name: str, scale: str | None = None, **kwargs: Any) -> dict[str, Any]:

@@ -33,7 +33,7 @@ benchmark; linear / kNN top-1 on words35, words12, speakers, notes, langid):
   82.1/63.4, 90.0/67.8, 56.0/47.0, 29.0/29.2, 98.9/92.2: chosen.
 
 At this scale pretraining moves the probes only a few points above the random encoder (as for
-images, DESIGN section 6): compare augmentations over several seeds, beside the scratch row.
+images: see the images presets): compare augmentations over several seeds, beside the scratch row.
 ``langid`` is saturated even for the random encoder (few recording voices per language: the
 voice and microphone give the language away), so it cannot separate augmentations here.
 

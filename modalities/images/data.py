@@ -24,11 +24,7 @@ subset (the quick preset's smaller pretraining and evaluation sets).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import shutil
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +36,7 @@ import pyarrow as pa
 import torch
 from torch import Tensor
 
-from rqbench.cache import cache_root, quiet_datasets_progress
+from rqbench.cache import CACHE_FORMAT, cache_root, entry_name, read_entry, write_entry
 from rqbench.errors import InputError
 from rqbench.registry import Registry
 
@@ -62,7 +58,6 @@ __all__ = [
 ]
 
 #: Bumped whenever the stored layout changes, so that older cache entries are not reused.
-CACHE_FORMAT = 1
 
 #: Image sources by name. Each entry is a loader called as
 #: ``loader(root=..., size=..., seed=..., cache_dir=..., **kwargs)`` that returns a
@@ -311,19 +306,15 @@ def subset_indices(labels: Labels, n: int, seed: int) -> Tensor:
 
 def cache_entry_name(source: str, key: Mapping[str, Any]) -> str:
     """The stable folder name of a source's built data: ``<source>-<12 hex digits of a hash>``."""
-    text = json.dumps({"source": source, "format": CACHE_FORMAT, "key": key}, sort_keys=True, default=str)
-    return f"{source}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+    return entry_name(source, {"source": source, "format": CACHE_FORMAT, "key": key})
 
 
 def _read_entry(path: Path, name: str) -> ImageSplits:
-    meta = json.loads((path / "meta.json").read_text())
-    with quiet_datasets_progress():
-        train = datasets.load_from_disk(str(path / "train"))
-        test = datasets.load_from_disk(str(path / "test"))
+    loaded, meta = read_entry(path, ("train", "test"))
     return ImageSplits(
         name=name,
-        train=train,
-        test=test,
+        train=loaded["train"],
+        test=loaded["test"],
         num_classes=int(meta["num_classes"]),
         channels=int(meta["channels"]),
         size=int(meta["size"]),
@@ -332,36 +323,18 @@ def _read_entry(path: Path, name: str) -> ImageSplits:
 
 
 def _write_entry(path: Path, source: str, key: Mapping[str, Any], splits: ImageSplits) -> None:
-    """Save ``splits`` at ``path`` atomically: into a temporary sibling, then one ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists() and not (path / "meta.json").is_file():
-        # Entries only ever appear whole (with meta.json) through os.replace: this is debris.
-        shutil.rmtree(path)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    try:
-        with quiet_datasets_progress():
-            splits.train.save_to_disk(str(tmp / "train"))
-            splits.test.save_to_disk(str(tmp / "test"))
-        meta = {
-            "source": source,
-            "format": CACHE_FORMAT,
-            "key": key,
-            "num_classes": splits.num_classes,
-            "channels": splits.channels,
-            "size": splits.size,
-            "class_names": list(splits.class_names),
-            "num_train": len(splits.train),
-            "num_test": len(splits.test),
-        }
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=1, default=str) + "\n")
-        try:
-            os.replace(tmp, path)
-        except OSError:
-            # Another process finished the same build first (the target is a non-empty folder).
-            if not (path / "meta.json").is_file():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    meta = {
+        "source": source,
+        "format": CACHE_FORMAT,
+        "key": key,
+        "num_classes": splits.num_classes,
+        "channels": splits.channels,
+        "size": splits.size,
+        "class_names": list(splits.class_names),
+        "num_train": len(splits.train),
+        "num_test": len(splits.test),
+    }
+    write_entry(path, {"train": splits.train, "test": splits.test}, meta)
 
 
 def load_images(

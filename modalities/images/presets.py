@@ -1,6 +1,6 @@
 """Presets of the images modality: ``quick`` (Fashion-MNIST on this CPU) and ``paper`` (ImageNet-1K).
 
-``paper`` carries the paper's setting (MoCo-v3 recipe for ResNet-50, DESIGN section 4): LARS,
+``paper`` carries the paper's setting (MoCo-v3's recipe for ResNet-50, moco-v3 CONFIG.md): LARS,
 lr 0.6 x batch/256, weight decay 1e-6, 10 warm-up epochs, batch 4096, 100 epochs, momentum
 0.99 -> 1, T = 1.0, projector 4096 -> 256 (2 layers), predictor 4096 -> 256; BYOL heads
 4096 -> 256, tau 0.99 -> 1. Linear probe on frozen features for 90 epochs.

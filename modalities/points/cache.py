@@ -12,11 +12,7 @@ from); part-labelled sets add ``parts`` (``Sequence(int64)``, one part label per
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import shutil
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -24,15 +20,13 @@ from typing import Any
 import datasets
 import numpy as np
 
-from rqbench.cache import cache_root, progress_bar, quiet_datasets_progress
+from rqbench.cache import CACHE_FORMAT, cache_root, entry_name, has_entry, progress_bar, read_entry, write_entry
 
-CACHE_FORMAT = 1
 
 
 def entry_dir(name: str, params: Mapping[str, Any], root: str | os.PathLike[str] | None = None) -> Path:
     """Where the entry of ``name`` built with ``params`` lives."""
-    blob = json.dumps({"name": name, "format": CACHE_FORMAT, **params}, sort_keys=True, default=str)
-    return cache_root(root) / "points" / f"{name}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
+    return cache_root(root) / "points" / entry_name(name, {"name": name, "format": CACHE_FORMAT, **params})
 
 
 def features(num_points: int, parts: bool) -> datasets.Features:
@@ -60,26 +54,12 @@ def load_or_build(
     ``build`` returns ``({split: {column: values}}, meta)``.
     """
     final = entry_dir(name, params, root)
-    if not (final / "meta.json").exists():
+    if not has_entry(final):
         columns, meta = build()
-        final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
-        try:
-            with quiet_datasets_progress():
-                for split, cols in columns.items():
-                    datasets.Dataset.from_dict(cols, features=features(num_points, parts)).save_to_disk(str(tmp / split))
-            (tmp / "meta.json").write_text(json.dumps({"name": name, "params": dict(params), **meta}, indent=2, sort_keys=True, default=str))
-            try:
-                os.replace(tmp, final)
-            except OSError:  # a concurrent build won the race: keep theirs
-                pass
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
-    meta = json.loads((final / "meta.json").read_text())
-    with quiet_datasets_progress():
-        splits = {s: datasets.load_from_disk(str(final / s)) for s in meta["splits"]}
-    return splits, meta
+        schema = features(num_points, parts)
+        splits = {split: datasets.Dataset.from_dict(cols, features=schema) for split, cols in columns.items()}
+        write_entry(final, splits, {"name": name, "params": dict(params), **meta}, indent=2, sort_keys=True)
+    return read_entry(final)
 
 
 def stratified_split(labels: np.ndarray, test_fraction: float, seed: int) -> np.ndarray:

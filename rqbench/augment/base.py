@@ -10,6 +10,8 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
+from rqbench.checks import check_positive  # noqa: F401  (re-exported for the augmentations)
+
 
 class Stage(enum.IntEnum):
     """Where an augmentation runs in a modality's view pipeline, in this order.
@@ -156,13 +158,6 @@ def beta(shape: tuple[int, ...], a: float, b: float, generator: torch.Generator 
     seed = int(torch.randint(0, 2**62, (), generator=generator, device=gen_device))
     draws = np.random.default_rng(seed).beta(a, b, size=shape)
     return torch.as_tensor(draws, dtype=torch.float32, device=device)
-
-
-def check_positive(value: float, name: str) -> float:
-    """Return ``value`` as a float, or raise ``ValueError`` unless it is a positive number."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
-    return float(value)
 
 
 def mix(x: Tensor, weight: Tensor, partner: Tensor, *, detach_partner: bool = False) -> Tensor:

@@ -8,6 +8,7 @@ empty string) is the empty spec.
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import re
 from collections.abc import Callable, Iterator
@@ -140,6 +141,12 @@ def parse_spec(spec: str | AugSpec) -> AugSpec:
         return spec
     if not isinstance(spec, str):
         raise SpecError(f"an augmentation spec must be a string, got {type(spec).__name__}")
+    return _parse_text(spec)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_text(spec: str) -> AugSpec:
+    """:func:`parse_spec` of a string, parsed once per process (an :class:`AugSpec` is immutable)."""
     text = spec.strip()
     if text.lower() in ("", "none"):
         return AugSpec()

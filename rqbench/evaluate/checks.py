@@ -6,6 +6,8 @@ bad value) whose message names the offending argument.
 
 from __future__ import annotations
 
+from rqbench.checks import check_positive  # noqa: F401  (re-exported for the evaluation modules)
+
 import math
 
 import torch
@@ -57,17 +59,6 @@ def check_int(value: object, name: str, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
-
-
-def check_positive(value: object, name: str, *, allow_zero: bool = False) -> float:
-    """Return ``value`` as a float, or raise unless it is a finite number ``> 0`` (``>= 0`` with ``allow_zero``)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    v = float(value)
-    if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
-    return v
 
 
 def resolve_num_classes(num_classes: int | None, *labels: Tensor) -> int:

@@ -1,6 +1,6 @@
 """The paper's tables (and a few ablations of our own) as :class:`~rqbench.tables.spec.TableSpec` s, registered in ``TABLES``.
 
-Quick-scale linear probes saturate (DESIGN section 6), so every table that rqbench runs has
+Quick-scale linear probes sit close to a random encoder's (the presets' docstrings list the runs), so every table that rqbench runs has
 a random-init ("scratch") row, and every image table reports kNN top-1 and a 1 %-label
 linear probe beside the paper's metric (full linear probe top-1); those extra columns
 have no paper number.
@@ -43,7 +43,7 @@ def _both_methods() -> tuple[ColumnSpec, ...]:
 # ---------------------------------------------------------------- images (Tables 1-5, Figure 5)
 # None: the images modality's one evaluation dataset for the preset (Fashion-MNIST quick, ImageNet paper).
 _IMAGE_DATASET: str | None = None
-_CR = NO_AUG  # center crop = the un-augmented view of the images modality (DESIGN section 3)
+_CR = NO_AUG  # center crop = the un-augmented view of the images modality
 _RRC = "rrc"  # placeholder term names until the images modality registers its views
 _CJ = "cj"
 _FULL = "full"

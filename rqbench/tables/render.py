@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from rqbench.augment.spec import SpecError, parse_spec
+from rqbench.results import CELL_COLUMNS
 from rqbench.io import write_atomic
 from rqbench.tables.paper_numbers import format_paper_value, paper_table
 from rqbench.tables.spec import SCRATCH_METHOD, CellSpec, TableSpec
@@ -28,7 +29,7 @@ MISSING = "—"
 CSV_COLUMNS = ("row", "column", "ours_mean", "ours_std", "n_seeds", "paper")
 """Columns of :meth:`RenderedTable.to_csv` (long format, one line per cell)."""
 
-REQUIRED_COLUMNS = ("modality", "dataset", "method", "aug", "preset", "seed", "protocol", "label_fraction", "metric", "value")
+REQUIRED_COLUMNS = CELL_COLUMNS
 """Result columns :func:`render` needs (the other result columns are optional here)."""
 
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from rqbench.tables.paper_numbers import PAPER_TABLES
-from rqbench.results import COLUMNS
+from rqbench.evaluate.protocol import PROTOCOLS
+from rqbench.results import CELL_COLUMNS, COLUMNS
 from rqbench.augment.spec import SpecError, parse_spec
 from rqbench.tables.paper_numbers import PaperValue, paper_value
 
@@ -29,15 +30,11 @@ SCRATCH_METHOD = "scratch"
 NO_AUG = "none"
 """The empty augmentation spec."""
 
-PROTOCOLS = ("linear", "finetune", "knn", "linear_seg", "finetune_seg")
-"""Evaluation protocols a result row may carry."""
 
 RESULT_COLUMNS = COLUMNS  # the results store's columns (one row per measurement)
 
 # Result columns a cell is selected on through dedicated fields; overrides may not set them.
-_FIXED_KEYS = frozenset(
-    {"modality", "dataset", "method", "aug", "preset", "seed", "protocol", "label_fraction", "metric", "value", "run_key"}
-)
+_FIXED_KEYS = frozenset({*CELL_COLUMNS, "run_key"})
 
 Overrides = tuple[tuple[str, Any], ...]
 """Extra run-config settings as sorted ``(key, value)`` pairs (hashable, so runs deduplicate)."""

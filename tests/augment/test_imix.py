@@ -50,5 +50,5 @@ def test_mixinfo_validation_and_offset() -> None:
 def test_imix_needs_a_batch() -> None:
     with pytest.raises(ValueError, match="must be a batch"):
         IMix()(torch.randn(3))
-    with pytest.raises(ValueError, match="alpha must be a positive number"):
+    with pytest.raises(ValueError, match="alpha must be a finite number > 0"):
         IMix(alpha=-1)

@@ -41,7 +41,7 @@ def test_dacl_alpha_one_is_identity() -> None:
 def test_errors() -> None:
     with pytest.raises(ValueError, match=r"dacl alpha must lie in \[0, 1\]"):
         DACL(alpha=1.5)
-    with pytest.raises(ValueError, match="mixup alpha must be a positive number"):
+    with pytest.raises(ValueError, match="mixup alpha must be a finite number > 0"):
         Mixup(alpha=0)
     with pytest.raises(ValueError, match="must be a batch"):
         DACL()(torch.randn(5))
