@@ -12,7 +12,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from rqbench.config import RunConfig
 from rqbench.errors import InputError
+from rqbench.settings import SettingError
 
 app = typer.Typer(
     name="rqbench",
@@ -142,6 +144,32 @@ def parse_overrides(items: list[str]) -> dict[str, object]:
     return out
 
 
+def _resolved_config(
+    modality: str, method: str, aug: str, preset: str, seed: int, pretrain: bool, overrides: list[str], config: Path | None
+) -> RunConfig:
+    """The run config of the CLI options: ``--config`` YAML fields, then ``--set`` overrides, on the named preset."""
+    from rqbench.distributed import launched_world_size
+    from rqbench.runner import make_config
+
+    fields = read_preset_file(config) if config is not None else {}
+    return make_config(modality, method, aug, preset, seed, pretrain, world_size=launched_world_size(), **{**fields, **parse_overrides(overrides)})
+
+
+def read_preset_file(path: Path) -> dict[str, object]:
+    """The preset fields of a YAML file (as ``--print-config`` writes them), checked like ``--set`` values."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise SettingError(f"--config {path}: cannot read it ({exc.strerror})") from None
+    except yaml.YAMLError as exc:
+        raise SettingError(f"--config {path}: not valid YAML ({' '.join(str(exc).split())})") from None
+    if not isinstance(data, dict):
+        raise SettingError(f"--config {path}: expected a mapping of preset fields, got {type(data).__name__}")
+    return data
+
+
 @app.command("run")
 def run_command(
     modality: str = typer.Argument(..., help="Registered modality (see `rqbench list`)."),
@@ -150,25 +178,69 @@ def run_command(
     preset: str = typer.Option("quick", help="Preset of the modality: quick (this CPU) or paper."),
     seed: int = typer.Option(0, help="Seed of every random source."),
     scratch: bool = typer.Option(False, "--scratch", help="Evaluate a randomly initialized encoder (no pretraining)."),
-    overrides: list[str] = typer.Option([], "--set", help="Override a preset field: --set epochs=5 (repeatable)."),
+    overrides: list[str] = typer.Option([], "--set", help="Override a preset field: --set epochs=5 (repeatable; type-checked)."),
+    config: Path | None = typer.Option(None, "--config", help="YAML file of preset fields (as --print-config writes), applied before --set."),
+    print_config: bool = typer.Option(False, "--print-config", help="Print the resolved preset as YAML (with the run and pretraining keys) and exit."),
     results: Path = typer.Option(Path("results"), help="Results directory (runs/ and results.csv)."),
     device: str | None = typer.Option(None, help="cpu or cuda (default: cuda when available)."),
     resume: bool = typer.Option(True, help="Continue from the run's checkpoint if one exists."),
+    force: bool = typer.Option(False, "--force", help="Run again even if finished; its rows are replaced."),
     progress: bool = typer.Option(True, help="Show a progress bar."),
 ) -> None:
-    """Pretrain and evaluate one config, append its rows to the results (runs under torchrun too)."""
-    from rqbench.runner import Workspace, make_config, run
-    from rqbench.distributed import init_distributed
+    """Pretrain and evaluate one config, append its rows to the results (runs under torchrun too).
 
+    A finished pretraining that differs only in evaluation settings is evaluated again, not retrained."""
     with _reported(ValueError, KeyError):
-        cfg = make_config(modality, method, aug, preset, seed, not scratch, **parse_overrides(overrides))
-    env = init_distributed(device)
+        cfg = _resolved_config(modality, method, aug, preset, seed, not scratch, overrides, config)
+    if print_config:
+        _print_config(cfg)
+        return
+    _execute(cfg, results, device, resume=resume, progress=progress, force=force, evaluate_only=False)
+
+
+@app.command("eval")
+def eval_command(
+    modality: str = typer.Argument(..., help="Registered modality."),
+    method: str = typer.Option("moco", help="Method of the stored pretraining."),
+    aug: str = typer.Option("rq", help="Augmentation spec of the stored pretraining."),
+    preset: str = typer.Option("quick", help="Preset of the stored pretraining."),
+    seed: int = typer.Option(0, help="Seed of the stored pretraining."),
+    overrides: list[str] = typer.Option([], "--set", help="Preset overrides; change eval.* settings to re-score (--set eval.knn_k=50)."),
+    config: Path | None = typer.Option(None, "--config", help="YAML file of preset fields, applied before --set."),
+    results: Path = typer.Option(Path("results"), help="Results directory."),
+    device: str | None = typer.Option(None, help="cpu or cuda (default: cuda when available)."),
+    force: bool = typer.Option(False, "--force", help="Evaluate again even if this evaluation finished."),
+) -> None:
+    """Evaluate a stored pretrained encoder under the current (or overridden) evaluation settings; never pretrains."""
+    with _reported(ValueError, KeyError):
+        cfg = _resolved_config(modality, method, aug, preset, seed, True, overrides, config)
+    _execute(cfg, results, device, resume=True, progress=False, force=force, evaluate_only=True)
+
+
+def _print_config(cfg: RunConfig) -> None:
+    import yaml
+
+    console.print(f"# run key {cfg.key}, pretraining key {cfg.pretrain_key}", markup=False, highlight=False)
+    console.print(yaml.safe_dump(cfg.preset.to_dict(), sort_keys=True), markup=False, highlight=False, end="")
+
+
+def _execute(cfg: RunConfig, results: Path, device: str | None, *, resume: bool, progress: bool, force: bool, evaluate_only: bool) -> None:
+    from rqbench.distributed import init_distributed
+    from rqbench.runner import Workspace, run
+
+    with _reported(ValueError):
+        env = init_distributed(device)
     workspace = Workspace(results)
     if env.is_main:
-        status = "finished already: reusing its rows" if workspace.is_done(cfg) else f"run directory {workspace.run_dir(cfg)}"
-        console.print(f"[bold]{cfg.modality}[/bold] {cfg.method} aug={cfg.aug} preset={cfg.preset.name} seed={cfg.seed}: {status}")
+        if workspace.is_done(cfg) and not force:
+            status = "finished already: reusing its rows (--force runs it again)"
+        elif cfg.pretrain and not force and (source := workspace.finished_pretraining(cfg)) is not None:
+            status = f"evaluating the finished pretraining of run {source.name} (no pretraining)"
+        else:
+            status = f"run directory {workspace.run_dir(cfg)}"
+        console.print(f"[bold]{cfg.modality}[/bold] {cfg.method} aug={cfg.aug} preset={cfg.preset.name} seed={cfg.seed}: {escape(status)}")
     with _reported():  # bad data found while loading it: an unknown domain, a missing package, NaN
-        rows = run(cfg, workspace, env, resume=resume, progress=progress)
+        rows = run(cfg, workspace, env, resume=resume, progress=progress, force=force, evaluate_only=evaluate_only)
     if env.is_main and len(rows):
         table = Table(title=f"results of run {cfg.key}", title_justify="left")
         for col in ("dataset", "protocol", "label_fraction", "metric", "value"):
@@ -193,13 +265,15 @@ def bench_command(
 
     from rqbench.runner import Workspace, make_config, parse_shard, run, shard
     from rqbench.tables import TABLES, runs_for
-    from rqbench.distributed import init_distributed
+    from rqbench.distributed import init_distributed, launched_world_size
 
     with _reported(ValueError, KeyError):
         spec = TABLES.get(table)
         requests = runs_for(spec, seeds)
-        configs = shard([make_config(r.modality, r.method, r.aug, preset, r.seed, r.pretrain, **dict(r.overrides)) for r in requests], *parse_shard(shard_of))
-    env = init_distributed(device)
+        world = launched_world_size()
+        made = [make_config(r.modality, r.method, r.aug, preset, r.seed, r.pretrain, world_size=world, **dict(r.overrides)) for r in requests]
+        configs = shard(made, *parse_shard(shard_of))
+        env = init_distributed(device)
     workspace = Workspace(results)
     todo = [c for c in configs if not workspace.is_done(c)]
     if env.is_main:
@@ -213,20 +287,26 @@ def bench_command(
             bar.advance(task)
     if env.is_main:
         with _reported(ValueError, KeyError):
-            _render(table, preset, results)
+            _render(table, preset, results, env.world_size)
 
 
-def _render(table: str, preset: str, results: Path) -> None:
+def _render(table: str, preset: str, results: Path, world_size: int = 1) -> None:
     from rqbench.results import ResultsStore
+    from rqbench.runner import make_config
     from rqbench.tables import TABLES, plot_figure, render
+    from rqbench.tables.matching import match_runs
 
     spec = TABLES.get(table)
     frame = ResultsStore(results / "results.csv").load()
-    rendered = render(spec, frame, preset)
+    matched = match_runs(spec, frame, preset, results / "runs", make_config, world_size)
+    rendered = render(spec, matched.rows, preset, preset_hash=matched.preset_hash)
     written = rendered.write(results / "tables")
     if spec.kind == "figure":
-        written["png"] = plot_figure(spec, frame, results / "tables" / f"{spec.name}_{preset}.png", preset=preset)
+        png = results / "tables" / f"{spec.name}_{preset}.png"
+        written["png"] = plot_figure(spec, matched.rows, png, preset=preset, caption=rendered.caption)
     console.print(rendered.to_markdown(), markup=False, highlight=False, soft_wrap=True)
+    if matched.ignored:
+        console.print(matched.report(table), markup=False, highlight=False, soft_wrap=True)
     console.print(f"written: {', '.join(str(p) for p in written.values())}")
 
 
@@ -235,10 +315,14 @@ def table_command(
     table: str = typer.Argument(..., help="Table to render (see `rqbench list`)."),
     preset: str = typer.Option("quick", help="Preset whose results fill the table."),
     results: Path = typer.Option(Path("results"), help="Results directory."),
+    world_size: int = typer.Option(1, min=1, help="Processes the table's runs pretrained with (runs with another count are left out)."),
 ) -> None:
-    """Render a paper table from the results (Markdown, CSV, LaTeX; PNG for figures), the paper's numbers beside ours."""
+    """Render a paper table from the results (Markdown, CSV, LaTeX; PNG for figures), the paper's numbers beside ours.
+
+    A cell takes only runs whose whole resolved configuration is the table's preset for that
+    cell; other runs of the table's rows are counted and named with the settings that differ."""
     with _reported(ValueError, KeyError):
-        _render(table, preset, results)
+        _render(table, preset, results, world_size)
 
 
 @app.command("show")
@@ -266,6 +350,62 @@ def show_command(
             validate_spec(spec, modality)
         path = instance.show(chosen, specs, n, out or Path("results") / "figures" / f"{modality}_views.png", seed)
     console.print(f"written: {path}")
+
+
+runs_app = typer.Typer(help="List and remove runs of a results directory.", no_args_is_help=False, invoke_without_command=True)
+app.add_typer(runs_app, name="runs")
+
+
+@runs_app.callback()
+def runs_list(
+    ctx: typer.Context,
+    results: Path = typer.Option(Path("results"), help="Results directory."),
+    modality: str | None = typer.Option(None, help="Only runs of this modality."),
+    method: str | None = typer.Option(None, help="Only runs of this method."),
+    aug: str | None = typer.Option(None, help="Only runs with this augmentation spec."),
+    status: str | None = typer.Option(None, help="Only runs with this status: done, partial or failed."),
+) -> None:
+    """List runs: key, modality, method, aug, seed, world size, status, wall time, size on disk."""
+    from rqbench.runs_index import STATUSES, list_runs
+
+    if ctx.invoked_subcommand is not None:
+        return
+    if status is not None and status not in STATUSES:
+        console.print(f"[red]error:[/red] --status must be one of {', '.join(STATUSES)}, got {escape(status)!r}")
+        raise typer.Exit(2)
+    infos = list_runs(results, modality=modality, method=method, aug=aug, status=status)
+    table = Table(title=f"{len(infos)} run(s) in {results / 'runs'}", title_justify="left", header_style="bold")
+    for col in ("key", "modality", "method", "aug", "seed", "world", "status", "wall", "size"):
+        table.add_column(col)
+    colour = {"done": "green", "partial": "yellow", "failed": "red"}
+    for i in infos:
+        wall = f"{i.wall_time_s:.0f} s" if i.wall_time_s is not None else ""
+        table.add_row(i.key, i.modality, i.method, escape(i.aug), str(i.seed), str(i.world_size), f"[{colour[i.status]}]{i.status}[/]", wall, f"{i.size_bytes / 2**20:.1f} MB")
+    console.print(table)
+
+
+@runs_app.command("rm")
+def runs_rm(
+    keys: list[str] = typer.Argument(None, help="Run keys to remove."),
+    failed: bool = typer.Option(False, "--failed", help="Remove every failed run."),
+    results: Path = typer.Option(Path("results"), help="Results directory."),
+) -> None:
+    """Remove runs by key, or every failed run (--failed)."""
+    from rqbench.runs_index import list_runs, remove_run
+
+    infos = {i.key: i for i in list_runs(results)}
+    chosen = [i for i in infos.values() if i.status == "failed"] if failed else []
+    unknown = [k for k in keys or [] if k not in infos]
+    if unknown:
+        console.print(f"[red]error:[/red] no run {escape(unknown[0])!r} in {results / 'runs'} (`rqbench runs` lists them)")
+        raise typer.Exit(2)
+    chosen += [infos[k] for k in keys or [] if infos[k] not in chosen]
+    if not chosen:
+        console.print("[red]error:[/red] name run keys to remove, or --failed for every failed run")
+        raise typer.Exit(2)
+    for info in chosen:
+        remove_run(info)
+        console.print(f"removed {info.key} ({info.status}, {info.modality} {info.method} {escape(info.aug)} seed {info.seed})")
 
 
 def main() -> None:

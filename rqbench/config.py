@@ -28,6 +28,10 @@ class RunConfig:
             (``("channel", "view")``), when it differs from the default view -> channel for
             this spec (see :func:`rqbench.runner.make_config`); ``None`` is the default order.
             Part of the key only when set, so runs in the default order keep their keys.
+        world_size: the number of processes that pretrain (DDP changes the result: batch
+            statistics and summation order). Part of the key only when not 1.
+        code: the code identity of the run's components that are not built-ins at version 1
+            (:func:`rqbench.code_identity.code_identity`). Part of the key only when not empty.
     """
 
     modality: str
@@ -37,9 +41,14 @@ class RunConfig:
     seed: int = 0
     pretrain: bool = True
     stage_order: tuple[str, ...] | None = None
+    world_size: int = 1
+    code: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "aug", str(parse_spec(self.aug)))
+        object.__setattr__(self, "code", tuple(tuple(pair) for pair in self.code))
+        if isinstance(self.world_size, bool) or not isinstance(self.world_size, int) or self.world_size < 1:
+            raise ValueError(f"world_size must be a positive int, got {self.world_size!r}")
         if self.stage_order is not None:
             names = tuple(self.stage_order)
             try:
@@ -65,6 +74,8 @@ class RunConfig:
             "seed": self.seed,
             "pretrain": self.pretrain,
             **({"stage_order": list(self.stage_order)} if self.stage_order is not None else {}),
+            **({"world_size": self.world_size} if self.world_size != 1 else {}),
+            **({"code": [list(pair) for pair in self.code]} if self.code else {}),
         }
 
     @classmethod
@@ -79,6 +90,8 @@ class RunConfig:
             fields["seed"],
             fields["pretrain"],
             tuple(order) if order is not None else None,
+            int(fields.get("world_size", 1)),
+            tuple(tuple(pair) for pair in fields.get("code", ())),
         )
 
     @property
@@ -86,6 +99,14 @@ class RunConfig:
         """A stable 16-hex-digit hash of :meth:`to_dict` (sorted-key JSON), less fields added
         later while at their defaults (:meth:`rqbench.preset.Preset.key_dict`)."""
         blob = json.dumps({**self.to_dict(), "preset": self.preset.key_dict()}, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    @property
+    def pretrain_key(self) -> str:
+        """A stable hash of everything that decides the pretrained encoder: :attr:`key` without the
+        evaluation settings. Runs that differ only in how they are evaluated share it (and one pretraining)."""
+        fields = {**self.to_dict(), "preset": {k: v for k, v in self.preset.key_dict().items() if k != "eval"}}
+        blob = json.dumps(fields, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     @property

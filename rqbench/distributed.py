@@ -41,7 +41,7 @@ def init_distributed(device: str | None = None) -> DistEnv:
     use_cuda = torch.cuda.is_available() if device is None else device.startswith("cuda")
     if use_cuda and not torch.cuda.is_available():
         raise ValueError("device 'cuda' requested but no CUDA device is available")
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    world_size = launched_world_size()
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     if use_cuda:
@@ -52,6 +52,11 @@ def init_distributed(device: str | None = None) -> DistEnv:
     if world_size > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if use_cuda else "gloo")
     return DistEnv(rank, world_size, local_rank, dev)
+
+
+def launched_world_size() -> int:
+    """The number of processes ``torchrun`` started (``WORLD_SIZE``; 1 without torchrun), known before joining."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
 
 
 def barrier(env: DistEnv) -> None:
@@ -123,6 +128,7 @@ __all__ = [
     "global_mean",
     "init_distributed",
     "is_distributed",
+    "launched_world_size",
     "rank_and_world_size",
     "wrap_ddp",
 ]

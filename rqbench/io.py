@@ -13,7 +13,8 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes | Callable[[Bin
     """Write ``data`` (text, bytes, or a function writing to a binary file) to ``path`` atomically.
 
     The content goes to a temporary file in the same directory, is flushed and fsynced,
-    then renamed over ``path`` with ``os.replace``.
+    then renamed over ``path`` with ``os.replace``. The file gets the mode a plain ``open``
+    would give it (``0o666`` less the process umask), so a group can share a results directory.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -26,8 +27,16 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes | Callable[[Bin
                 handle.write(data.encode() if isinstance(data, str) else data)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def current_umask() -> int:
+    """The process umask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

@@ -75,6 +75,8 @@ class Modality(ABC):
     """The order in which a spec's VIEW and CHANNEL stages run (the mixing step is always last)."""
     show_specs: ClassVar[tuple[str, ...]] = ("rq(bins=2)", "rq(bins=5)", "rq(bins=8)", "rq(bins=15)")
     """The specs ``rqbench show`` draws when none is given."""
+    version: ClassVar[int] = 1
+    """Bump it when the modality's data or views change results: runs keyed with the old version are not reused."""
     debian_packages: ClassVar[tuple[str, ...]] = ()
     """Debian packages holding this modality's offline data or libraries (``rqbench doctor`` checks them)."""
 
@@ -101,6 +103,10 @@ class Modality(ABC):
         """``spec`` built for this modality: its name (modality-specific terms), layout, and
         ``order`` (default: its :attr:`stage_order`; a run passes its config's order)."""
         return build_pipeline(spec, layout=self.layout, modality=self.name, generator=generator, order=order or self.stage_order)
+
+    def backbone_component(self, preset: Preset) -> object | None:
+        """The registered backbone class or factory ``preset`` builds (its ``version`` joins the run key), if any."""
+        return None
 
     def show(self, preset: Preset, specs: list[str], n: int, path: Path, seed: int = 0) -> Path:
         """Write a picture of ``n`` real samples and one row per augmentation spec to ``path``."""

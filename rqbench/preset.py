@@ -7,6 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from rqbench.settings import SettingError, check_range, coerce, field_types
+
+PROTOCOLS: tuple[str, ...] = ("linear", "knn", "finetune", "linear_seg", "finetune_seg")
+"""Every evaluation protocol: classification tasks run linear / knn / finetune, segmentation tasks the ``_seg`` ones."""
+SCHEDULES: tuple[str, ...] = ("cosine", "step")
+
 
 @dataclass(frozen=True)
 class EvalSettings:
@@ -45,6 +51,26 @@ class EvalSettings:
     batch_size: int = 256
     seg_label_fractions: tuple[float, ...] | None = None
     seg_linear_epochs: int | None = None
+
+    def __post_init__(self) -> None:
+        unknown = [p for p in self.protocols if p not in PROTOCOLS]
+        check_range(bool(self.protocols) and not unknown, "eval.protocols", self.protocols, f"a non-empty tuple of {', '.join(PROTOCOLS)}")
+        for name in ("label_fractions", "seg_label_fractions"):
+            fractions = getattr(self, name)
+            if fractions is not None:
+                check_range(bool(fractions) and all(0 < f <= 1 for f in fractions), f"eval.{name}", fractions, "a non-empty tuple of fractions in (0, 1]")
+        for name in ("linear_epochs", "knn_k", "batch_size"):
+            check_range(getattr(self, name) >= 1, f"eval.{name}", getattr(self, name), ">= 1")
+        check_range(self.finetune_epochs >= 0, "eval.finetune_epochs", self.finetune_epochs, ">= 0")
+        for name in ("linear_lr", "knn_temperature", "finetune_lr"):
+            check_range(getattr(self, name) > 0, f"eval.{name}", getattr(self, name), "> 0")
+        for name in ("linear_weight_decay", "finetune_weight_decay"):
+            check_range(getattr(self, name) >= 0, f"eval.{name}", getattr(self, name), ">= 0")
+        check_range(0 <= self.val_fraction < 1, "eval.val_fraction", self.val_fraction, "in [0, 1)")
+        if self.patience is not None:
+            check_range(self.patience >= 1 and self.val_fraction > 0, "eval.patience", self.patience, ">= 1, with eval.val_fraction > 0")
+        if self.seg_linear_epochs is not None:
+            check_range(self.seg_linear_epochs >= 1, "eval.seg_linear_epochs", self.seg_linear_epochs, ">= 1")
 
 
 @dataclass(frozen=True)
@@ -91,10 +117,16 @@ class Preset:
     eval: EvalSettings = field(default_factory=EvalSettings)
 
     def __post_init__(self) -> None:
-        if self.epochs < 0 or self.batch_size < 1:
-            raise ValueError(f"preset {self.name!r}: epochs must be >= 0 and batch_size >= 1")
-        if self.schedule not in ("cosine", "step"):
-            raise ValueError(f"preset {self.name!r}: unknown schedule {self.schedule!r}; choose cosine or step")
+        check_range(self.epochs >= 0, "epochs", self.epochs, ">= 0")
+        check_range(self.batch_size >= 1, "batch_size", self.batch_size, ">= 1")
+        check_range(self.schedule in SCHEDULES, "schedule", self.schedule, " or ".join(SCHEDULES))
+        check_range(self.lr > 0, "lr", self.lr, "> 0")
+        check_range(self.weight_decay >= 0, "weight_decay", self.weight_decay, ">= 0")
+        check_range(0 <= self.momentum <= 1, "momentum", self.momentum, "in [0, 1]")
+        check_range(0 <= self.warmup_epochs <= max(self.epochs, 0), "warmup_epochs", self.warmup_epochs, f"in [0, epochs = {self.epochs}]")
+        check_range(all(m >= 0 for m in self.milestones), "milestones", self.milestones, "epochs >= 0")
+        check_range(self.checkpoint_every >= 0, "checkpoint_every", self.checkpoint_every, ">= 0 (0: only at the end)")
+        check_range(self.num_workers >= 0, "num_workers", self.num_workers, ">= 0")
 
     def with_overrides(self, **overrides: Any) -> Preset:
         """A copy with top-level fields replaced (``eval`` may be a dict of its fields).
@@ -105,15 +137,23 @@ class Preset:
         """
         names = {f.name for f in dataclasses.fields(self)}
         dotted = {k: overrides.pop(k) for k in [k for k in overrides if "." in k]}
+        types, eval_types = field_types(Preset), field_types(EvalSettings)
+        for key, value in list(overrides.items()):
+            if key in names and key != "eval":
+                overrides[key] = coerce(value, types[key], key)
+        for key, value in list(dotted.items()):
+            section, _, rest = key.partition(".")
+            if section == "eval" and rest in eval_types:
+                dotted[key] = coerce(value, eval_types[rest], key)
         for key, value in dotted.items():
             section, _, rest = key.partition(".")
             if section not in names or not rest:
-                raise ValueError(f"unknown preset field {key!r}; a dotted key starts with one of: {', '.join(sorted(names))}")
+                raise SettingError(f"unknown preset field {key!r}; a dotted key starts with one of: {', '.join(sorted(names))}")
             current = overrides.get(section, getattr(self, section))
             if section == "eval":
                 fields = dataclasses.asdict(current) if isinstance(current, EvalSettings) else dict(current)
                 if rest not in fields:
-                    raise ValueError(f"unknown evaluation setting {rest!r} in {key!r}; settings: {', '.join(sorted(fields))}")
+                    raise SettingError(f"unknown evaluation setting {rest!r} in {key!r}; settings: {', '.join(sorted(fields))}")
                 overrides["eval"] = {**fields, rest: value}
             elif isinstance(current, Mapping):
                 overrides[section] = _set_path(current, rest.split("."), value, key)
@@ -121,9 +161,13 @@ class Preset:
                 raise ValueError(f"preset field {section!r} is not a mapping; set it whole ({section}=...), not {key!r}")
         unknown = sorted(set(overrides) - names)
         if unknown:
-            raise ValueError(f"unknown preset field(s) {', '.join(unknown)}; preset fields are: {', '.join(sorted(names))}")
+            raise SettingError(f"unknown preset field(s) {', '.join(unknown)}; preset fields are: {', '.join(sorted(names))}")
         if isinstance(overrides.get("eval"), Mapping):
-            overrides["eval"] = dataclasses.replace(self.eval, **overrides["eval"])
+            given = dict(overrides["eval"])
+            bad = sorted(set(given) - set(eval_types))
+            if bad:
+                raise SettingError(f"unknown evaluation setting(s) {', '.join(bad)}; settings: {', '.join(sorted(eval_types))}")
+            overrides["eval"] = dataclasses.replace(self.eval, **{k: coerce(v, eval_types[k], f"eval.{k}") for k, v in given.items()})
         return dataclasses.replace(self, **overrides)
 
     @classmethod

@@ -4,25 +4,34 @@ from __future__ import annotations
 
 import json
 import time
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 import pandas as pd
+import torch
+from torch import nn
 
-from rqbench.augment.spec import DEFAULT_STAGE_ORDER, applied_order
+from rqbench.augment.registry import AUGMENTATIONS
+from rqbench.augment.spec import DEFAULT_STAGE_ORDER, applied_order, parse_spec
+from rqbench.code_identity import code_identity
 from rqbench.config import RunConfig
+from rqbench.errors import InputError
 from rqbench.evaluate.protocol import evaluate_encoder
 from rqbench.io import write_atomic
 from rqbench.modality import MODALITIES, Modality
 from rqbench.provenance import environment_id, git_commit, hardware, versions
 from rqbench.results import ResultsStore
 from rqbench.distributed import DistEnv, barrier
-from rqbench.train.loop import pretrain
+from rqbench.train.loop import CHECKPOINT, METRICS, build_method, pretrain
 from rqbench.train.seed import seed_everything
 
 DONE = "done.json"
 T = TypeVar("T")
+
+
+FAILED = "failed.json"
 
 
 @dataclass(frozen=True)
@@ -42,23 +51,71 @@ class Workspace:
         """Whether ``cfg`` finished (its rows are in the store)."""
         return (self.run_dir(cfg) / DONE).exists()
 
+    def forget(self, cfg: RunConfig) -> None:
+        """Make a finished or partial run start over (``--force``): its checkpoint, log and markers go;
+        its rows are replaced when it finishes again."""
+        for name in (DONE, FAILED, CHECKPOINT, METRICS):
+            (self.run_dir(cfg) / name).unlink(missing_ok=True)
 
-def make_config(modality: str, method: str, aug: str, preset: str = "quick", seed: int = 0, pretrain: bool = True, **overrides: object) -> RunConfig:
-    """A :class:`RunConfig` from names: the modality's preset with ``overrides`` applied, and the
-    modality's stage order when it changes how this spec's views are made."""
-    instance = MODALITIES.get(modality)()
+    def finished_pretraining(self, cfg: RunConfig) -> Path | None:
+        """The run directory of a finished run with ``cfg``'s pretraining (same :attr:`~RunConfig.pretrain_key`)
+        whose final checkpoint is kept, or ``None``: its encoder can be evaluated again without pretraining."""
+        runs = self.root / "runs"
+        own = self.run_dir(cfg)
+        candidates = [own, *(sorted(runs.iterdir()) if runs.is_dir() else [])]
+        for run_dir in candidates:
+            if not ((run_dir / DONE).exists() and (run_dir / CHECKPOINT).exists() and (run_dir / "config.json").exists()):
+                continue
+            try:
+                other = RunConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
+            except (ValueError, KeyError, TypeError):
+                continue  # a config of another version of the code: not comparable
+            if other.pretrain and other.pretrain_key == cfg.pretrain_key:
+                return run_dir
+        return None
+
+
+class WorldSizeError(ValueError, InputError):
+    """A config made for another number of processes than are running."""
+
+
+class NoPretrainingError(LookupError, InputError):
+    """``rqbench eval`` found no finished pretraining (with its checkpoint) for a config."""
+
+
+def make_config(
+    modality: str,
+    method: str,
+    aug: str,
+    preset: str = "quick",
+    seed: int = 0,
+    pretrain: bool = True,
+    *,
+    world_size: int = 1,
+    **overrides: object,
+) -> RunConfig:
+    """A :class:`RunConfig` from names: the modality's preset with ``overrides`` applied, the
+    modality's stage order when it changes how this spec's views are made, the number of
+    processes, and the code identity of every component the run uses."""
+    modality_cls = MODALITIES.get(modality)
+    instance = modality_cls()
     from rqbench.methods import METHODS
 
     stage_order = None
+    components: dict[str, object] = {f"modality:{modality}": modality_cls}
     if pretrain:
-        METHODS.get(method)  # unknown method: a clear error now, not after data loading
+        components[f"method:{method}"] = METHODS.get(method)  # unknown method: a clear error now, not after data loading
         instance.pipeline(aug)  # so are bad augmentation specs
+        components.update((f"aug:{t.name}", AUGMENTATIONS.get(t.name)) for t in parse_spec(aug))
         if applied_order(aug, instance.stage_order) != applied_order(aug, DEFAULT_STAGE_ORDER):
             stage_order = tuple(s.name.lower() for s in instance.stage_order)
     else:
         method, aug = "scratch", "none"  # one random-init run per seed serves every table
     resolved = instance.preset(preset).with_overrides(**overrides) if overrides else instance.preset(preset)
-    return RunConfig(modality, method, aug, resolved, seed, pretrain, stage_order)
+    backbone = instance.backbone_component(resolved)
+    if backbone is not None:
+        components[f"backbone:{resolved.backbone.get('name', modality)}"] = backbone
+    return RunConfig(modality, method, aug, resolved, seed, pretrain, stage_order, world_size, code_identity(components))
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -78,18 +135,58 @@ def shard(items: list[T], index: int, count: int) -> list[T]:
     return items[index::count]
 
 
-def run(cfg: RunConfig, workspace: Workspace, env: DistEnv = DistEnv(), *, resume: bool = True, progress: bool = True) -> pd.DataFrame:
-    """Pretrain and evaluate ``cfg`` unless it already finished; return its result rows."""
+def run(
+    cfg: RunConfig,
+    workspace: Workspace,
+    env: DistEnv = DistEnv(),
+    *,
+    resume: bool = True,
+    progress: bool = True,
+    force: bool = False,
+    evaluate_only: bool = False,
+) -> pd.DataFrame:
+    """Pretrain and evaluate ``cfg`` unless it already finished; return its result rows.
+
+    A finished pretraining with the same :attr:`~RunConfig.pretrain_key` (another run that differs
+    only in its evaluation settings) is evaluated again instead of pretraining anew. ``force``
+    reruns a finished run and replaces its rows; ``evaluate_only`` refuses to pretrain
+    (:class:`NoPretrainingError` when there is nothing to evaluate). A run that fails leaves
+    ``failed.json`` with the error in its directory.
+    """
+    if cfg.world_size != env.world_size:
+        raise WorldSizeError(f"the run's config is for {cfg.world_size} process(es) but {env.world_size} are running; make the config with world_size={env.world_size}")
+    if force and env.is_main:
+        workspace.forget(cfg)
+    barrier(env)
     if workspace.is_done(cfg):
         return workspace.store.rows_for(cfg.key)
-    modality: Modality = MODALITIES.get(cfg.modality)()
     run_dir = workspace.run_dir(cfg)
+    source = workspace.finished_pretraining(cfg) if cfg.pretrain and not force else None
+    if evaluate_only and cfg.pretrain and source is None:
+        raise NoPretrainingError(
+            f"no finished pretraining with key {cfg.pretrain_key} (and its checkpoint.pt) under {workspace.root / 'runs'}; "
+            "run `rqbench run` with these settings first"
+        )
     if env.is_main:
         write_atomic(run_dir / "config.json", json.dumps(cfg.to_dict(), indent=2, sort_keys=True))
+        (run_dir / FAILED).unlink(missing_ok=True)
+    try:
+        return _run(cfg, workspace, env, run_dir, source, resume=resume, progress=progress)
+    except BaseException as exc:
+        if env.is_main:
+            failure = {"error": type(exc).__name__, "message": str(exc), "traceback": traceback.format_exc(), "commit": git_commit()}
+            write_atomic(run_dir / FAILED, json.dumps(failure, indent=2))
+        raise
+
+
+def _run(cfg: RunConfig, workspace: Workspace, env: DistEnv, run_dir: Path, source: Path | None, *, resume: bool, progress: bool) -> pd.DataFrame:
+    modality: Modality = MODALITIES.get(cfg.modality)()
     barrier(env)
     began = time.perf_counter()
     resumed_from = 0
-    if cfg.pretrain:
+    if cfg.pretrain and source is not None:
+        encoder, feature_dim = load_encoder(cfg, modality, source / CHECKPOINT, env.device)
+    elif cfg.pretrain:
         trained = pretrain(cfg, modality, run_dir, env, resume=resume, progress=progress)
         encoder, feature_dim, resumed_from = trained.method.encoder, trained.method.feature_dim, trained.resumed_from
     else:
@@ -116,8 +213,26 @@ def run(cfg: RunConfig, workspace: Workspace, env: DistEnv = DistEnv(), *, resum
         }
         full = [{**provenance, **r} for r in results]
         workspace.store.append(full)
-        done = {"rows": len(full), "wall_time_s": wall, "commit": provenance["commit"], "resumed_from_step": resumed_from, "env": provenance["env"], "versions": versions()}
+        done = {
+            "rows": len(full),
+            "wall_time_s": wall,
+            "commit": provenance["commit"],
+            "resumed_from_step": resumed_from,
+            "env": provenance["env"],
+            "versions": versions(),
+            "world_size": env.world_size,
+            **({"pretrained_in": source.name} if source is not None else {}),
+        }
         write_atomic(run_dir / DONE, json.dumps(done))
         rows = pd.DataFrame(full)
     barrier(env)
     return rows
+
+
+def load_encoder(cfg: RunConfig, modality: Modality, checkpoint: Path, device: torch.device) -> tuple[nn.Module, int]:
+    """The pretrained encoder in ``checkpoint`` (a finished run with ``cfg``'s pretraining) and its feature width."""
+    state = torch.load(checkpoint, map_location=device, weights_only=False)
+    num_samples = len(modality.pretrain_dataset(cfg.preset))  # type: ignore[arg-type]
+    method = build_method(cfg, modality, num_samples).to(device)
+    method.load_state_dict(state["method"])
+    return method.encoder, method.feature_dim

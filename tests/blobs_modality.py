@@ -14,6 +14,7 @@ from rqbench.augment import register_augmentation
 from rqbench.augment.base import Augmentation, ChannelLayout, Stage
 from rqbench.modality import MODALITIES, Modality, Task
 from rqbench.preset import EvalSettings, Preset
+from rqbench.tables import TABLES, ColumnSpec, RowSpec, TableSpec
 
 CHANNELS, LENGTH, CLASSES = 4, 8, 4
 HEADS = {"proj_hidden": 64, "proj_dim": 16, "pred_hidden": 64}
@@ -87,3 +88,22 @@ class ChannelFirstBlobs(Blobs):
 
 
 MODALITIES.register("blobs-cf")(ChannelFirstBlobs)
+
+BLOBS_TABLE = TableSpec(
+    name="blobs-table",
+    title="Blobs: RQ vs none (test table)",
+    modality="blobs",
+    row_header="augmentation",
+    rows=(
+        RowSpec("scratch", pretrain=False),
+        RowSpec("none", method="moco", aug="none"),
+        RowSpec("RQ", method="moco", aug="rq(bins=4)"),
+    ),
+    columns=(
+        ColumnSpec("linear top1", protocol="linear"),
+        ColumnSpec("10% linear top1", protocol="linear", label_fraction=0.1),
+        ColumnSpec("kNN top1", protocol="knn"),
+    ),
+)
+if "blobs-table" not in TABLES:
+    TABLES.register("blobs-table")(BLOBS_TABLE)

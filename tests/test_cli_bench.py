@@ -8,27 +8,9 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from rqbench.cli import app
-from rqbench.tables import TABLES, ColumnSpec, RowSpec, TableSpec
+import blobs_modality  # noqa: F401  (registers the blobs modality and blobs-table)
 
 runner = CliRunner()
-BLOBS_TABLE = TableSpec(
-    name="blobs-table",
-    title="Blobs: RQ vs none (test table)",
-    modality="blobs",
-    row_header="augmentation",
-    rows=(
-        RowSpec("scratch", pretrain=False),
-        RowSpec("none", method="moco", aug="none"),
-        RowSpec("RQ", method="moco", aug="rq(bins=4)"),
-    ),
-    columns=(
-        ColumnSpec("linear top1", protocol="linear"),
-        ColumnSpec("10% linear top1", protocol="linear", label_fraction=0.1),
-        ColumnSpec("kNN top1", protocol="knn"),
-    ),
-)
-if "blobs-table" not in TABLES:
-    TABLES.register("blobs-table")(BLOBS_TABLE)
 
 
 def invoke(*args: str):

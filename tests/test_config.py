@@ -39,7 +39,7 @@ def test_preset_overrides_and_errors() -> None:
     assert changed.epochs == 9 and changed.eval.knn_k == 5 and changed.eval.linear_epochs == preset.eval.linear_epochs
     with pytest.raises(ValueError, match="unknown preset field\\(s\\) epoch;"):
         preset.with_overrides(epoch=3)
-    with pytest.raises(ValueError, match="unknown schedule"):
+    with pytest.raises(ValueError, match="schedule = .poly.: must be cosine or step"):
         Preset("x", epochs=1, batch_size=1, schedule="poly")
     with pytest.raises(ValueError, match="has no preset 'paper'; presets: quick"):
         Blobs().preset("paper")

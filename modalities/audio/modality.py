@@ -158,6 +158,9 @@ class Audio(Modality):
     def tasks(self, preset: Preset) -> list[Task]:
         return task_datasets(preset.data)
 
+    def backbone_component(self, preset: Preset) -> object | None:
+        return audio_encoder
+
     def backbone(self, preset: Preset) -> tuple[nn.Module, int]:
         options = {k: v for k, v in preset.backbone.items() if k != "name"}
         name = preset.backbone.get("name", "audio-ntt2020")

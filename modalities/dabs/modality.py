@@ -89,5 +89,8 @@ class Dabs(Modality):
             for t in domain_data(preset.data).tasks
         ]
 
+    def backbone_component(self, preset: Preset) -> object | None:
+        return build_backbone
+
     def backbone(self, preset: Preset) -> tuple[nn.Module, int]:
         return build_backbone(domain_data(preset.data), preset.backbone)

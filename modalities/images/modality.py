@@ -73,6 +73,9 @@ class Images(Modality):
         test = TorchImages(splits.test, _limit(splits.test, preset.data.get("eval_test_samples"), seed=2))
         return [Task(splits.name, train, test, splits.num_classes)]
 
+    def backbone_component(self, preset: Preset) -> object | None:
+        return BACKBONES.get(preset.backbone["name"])
+
     def backbone(self, preset: Preset) -> tuple[nn.Module, int]:
         splits = splits_for(preset)
         options = dict(preset.backbone)

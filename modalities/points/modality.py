@@ -88,6 +88,9 @@ class PointClouds(Modality):
     def tasks(self, preset: Preset) -> list[Task]:
         return [TASKS.get(name)(preset) for name in preset.data.get("tasks", ("furniture", "procedural_parts"))]
 
+    def backbone_component(self, preset: Preset) -> object | None:
+        return BACKBONES.get(preset.backbone["name"])
+
     def backbone(self, preset: Preset) -> tuple[nn.Module, int]:
         options = dict(preset.backbone)
         net = BACKBONES.get(options.pop("name"))(**options)

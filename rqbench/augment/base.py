@@ -94,6 +94,8 @@ class Augmentation(nn.Module):
 
     stage: ClassVar[Stage] = Stage.CHANNEL
     modality: ClassVar[str | None] = None
+    version: ClassVar[int] = 1
+    """Bump it when the augmentation's math changes: runs keyed with the old version are not reused."""
 
 
 class MixingAugmentation(Augmentation):

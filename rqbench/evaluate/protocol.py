@@ -17,9 +17,7 @@ from rqbench.evaluate.linear import linear_probe
 from rqbench.evaluate.metrics import SCORE_METRICS
 from rqbench.evaluate.seg_protocol import SEG_PROTOCOLS, evaluate_segmentation
 from rqbench.modality import Modality, Task
-from rqbench.preset import Preset
-
-PROTOCOLS = ("linear", "knn", "finetune", *SEG_PROTOCOLS)
+from rqbench.preset import PROTOCOLS, Preset
 
 
 def _labels(dataset: Dataset) -> Tensor:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
+from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -46,6 +47,8 @@ class Method(nn.Module):
     fixed_momentum: bool = False
     num_views: int = 2
     """Views the trainer makes per step (multi-crop methods raise it)."""
+    version: ClassVar[int] = 1
+    """Bump it when the method's math changes: runs keyed with the old version are not reused."""
 
     def __init__(self, backbone: nn.Module, feature_dim: int) -> None:
         super().__init__()

@@ -239,11 +239,13 @@ def environments(used: pd.DataFrame) -> str:
     return " (rows from several package environments: " + ", ".join(f"{env or 'unrecorded'} {n} rows" for env, n in sorted(counts.items())) + ")"
 
 
-def default_caption(table: TableSpec, preset: str, used: pd.DataFrame) -> str:
-    """State the preset and the scale from the result rows used (datasets, backbones, epochs)."""
+def default_caption(table: TableSpec, preset: str, used: pd.DataFrame, preset_hash: str | None = None) -> str:
+    """State the preset (with its hash when given) and the scale from the result rows used (datasets, backbones, epochs)."""
     setting = paper_table(table.paper_table).setting if table.paper_table is not None else ""
     if not table.runs():
         return f"Paper only ({setting}): rqbench has no runs for this table." if setting else "Paper only."
+    if preset_hash:
+        preset = f"{preset} [{preset_hash}]"
     if used.empty:
         scale = f"{preset} preset: no results yet"
     else:
@@ -255,7 +257,7 @@ def default_caption(table: TableSpec, preset: str, used: pd.DataFrame) -> str:
             if len(pretrained):
                 parts.append("/".join(str(int(e)) for e in sorted(pretrained)) + " epochs")
         scale = f"{preset} preset: " + ", ".join(p for p in parts if p) + environments(used)
-    if preset == "paper":
+    if preset.startswith("paper"):
         return f"{scale}. Paper setting: {setting}." if setting else f"{scale}."
     return (
         f"{scale} — not the paper's scale ({setting}); compare directions, not absolute numbers."
@@ -271,6 +273,7 @@ def render(
     *,
     caption: str | None = None,
     decimals: int = 2,
+    preset_hash: str | None = None,
 ) -> RenderedTable:
     """Fill ``table`` from ``results`` (one row per measurement, see ``RESULT_COLUMNS``).
 
@@ -278,7 +281,7 @@ def render(
     in canonical form. A cell's seeds are the distinct ``seed`` values among its rows (a seed
     measured twice keeps its last row). An average column's value per seed is the mean of
     its source columns for that seed, over the seeds where all of them were measured.
-    ``caption`` replaces :func:`default_caption`.
+    ``caption`` replaces :func:`default_caption`; ``preset_hash`` is stated in the default one.
     """
     data = _prepare(results, table, preset)
     series: dict[tuple[str, str], pd.Series] = {}
@@ -315,7 +318,7 @@ def render(
     # Object dtype keeps the paper's None (not NaN) and its non-numeric cells (Tables 5, 8).
     cells["paper"] = pd.Series([r["paper"] for r in records], index=cells.index, dtype=object)
     per_seed = pd.DataFrame.from_records(seed_rows, columns=["row", "column", "seed", "value"])
-    text = caption if caption is not None else default_caption(table, preset, data.loc[used])
+    text = caption if caption is not None else default_caption(table, preset, data.loc[used], preset_hash)
     return RenderedTable(table, preset, text, cells, per_seed, decimals)
 
 

@@ -12,6 +12,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from rqbench.distributed import DistEnv
+from rqbench.settings import SettingError
 from rqbench.train.seed import epoch_permutation
 
 
@@ -38,7 +39,10 @@ def usable_cores() -> int:
 def steps_per_epoch(num_samples: int, batch_size: int) -> int:
     """Full global batches per epoch (the last partial batch is dropped, as MoCo-v3)."""
     if num_samples < batch_size:
-        raise ValueError(f"the pretraining set has {num_samples} samples, fewer than one batch of {batch_size}")
+        raise SettingError(
+            f"batch_size = {batch_size}: must be at most the pretraining set's {num_samples} samples "
+            f"(the set has fewer than one batch); lower batch_size or use more pretraining data"
+        )
     return num_samples // batch_size
 
 

@@ -137,7 +137,9 @@ def test_two_gloo_processes_match_one_process(tmp_path) -> None:
     out = subprocess.run([*torchrun, *cli(*args, results=tmp_path / "two")[1:]], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-3000:]
     (one_dir,) = (tmp_path / "one" / "runs").iterdir()
-    two_dir = tmp_path / "two" / "runs" / one_dir.name
+    (two_dir,) = (tmp_path / "two" / "runs").iterdir()
+    assert one_dir.name != two_dir.name  # the key sees the number of processes
+    assert json.loads((two_dir / "config.json").read_text())["world_size"] == 2
     one, two = final_weights(one_dir), final_weights(two_dir)
     for name, value in one.items():
         torch.testing.assert_close(two[name], value, rtol=1e-5, atol=1e-5, msg=lambda m, n=name: f"{n}: {m}")
