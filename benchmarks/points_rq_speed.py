@@ -60,9 +60,19 @@ def measure(preset: str, steps: int, warmup: int, seed: int = 0) -> pd.DataFrame
                 times.append(time.perf_counter() - tick)
                 depth = method.backbone.depth
                 nodes.append(float(build_octree(views.queries[0], depth).nnum_nempty[depth]) / bs)
-        rows.append({"spec": spec, "preset": preset, "batch": bs, "points": cfg.preset.data["points"],
-                     "depth": method.backbone.depth, "median_step_s": statistics.median(times), "mean_step_s": statistics.mean(times),
-                     "nonempty_nodes_per_cloud": statistics.mean(nodes), "steps": steps})
+        rows.append(
+            {
+                "spec": spec,
+                "preset": preset,
+                "batch": bs,
+                "points": cfg.preset.data["points"],
+                "depth": method.backbone.depth,
+                "median_step_s": statistics.median(times),
+                "mean_step_s": statistics.mean(times),
+                "nonempty_nodes_per_cloud": statistics.mean(nodes),
+                "steps": steps,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -71,15 +81,23 @@ def to_markdown(df: pd.DataFrame) -> str:
     lines = [
         "# MID-Net pretraining step time with and without RQ (points)",
         "",
-        f"commit {git_commit()}, {hardware()}, torch threads {torch.get_num_threads()}; preset {base['preset']}: batch {base['batch']}, "
+        f"commit {git_commit()}, {hardware()}, torch threads {torch.get_num_threads()}; "
+        f"preset {base['preset']}: batch {base['batch']}, "
         f"{base['points']} points, octree depth {base['depth']}; {base['steps']} timed steps after warm-up.",
         "",
         "| spec | median step (s) | mean step (s) | non-empty full-depth nodes / cloud |",
         "|---|---|---|---|",
     ]
-    lines += [f"| `{r.spec}` | {r.median_step_s:.3f} | {r.mean_step_s:.3f} | {r.nonempty_nodes_per_cloud:.0f} |" for r in df.itertuples()]
-    lines += ["", f"Speed-up with RQ: {base['median_step_s'] / rq['median_step_s']:.2f}x (median step time); "
-              f"non-empty nodes {rq['nonempty_nodes_per_cloud'] / base['nonempty_nodes_per_cloud']:.2f}x.", ""]
+    lines += [
+        f"| `{r.spec}` | {r.median_step_s:.3f} | {r.mean_step_s:.3f} | {r.nonempty_nodes_per_cloud:.0f} |"
+        for r in df.itertuples()
+    ]
+    lines += [
+        "",
+        f"Speed-up with RQ: {base['median_step_s'] / rq['median_step_s']:.2f}x (median step time); "
+        f"non-empty nodes {rq['nonempty_nodes_per_cloud'] / base['nonempty_nodes_per_cloud']:.2f}x.",
+        "",
+    ]
     return "\n".join(lines)
 
 

@@ -14,6 +14,7 @@ import argparse
 import tempfile
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -21,12 +22,12 @@ from torch.utils.data import Dataset, TensorDataset
 
 from rqbench.augment.base import ChannelLayout
 from rqbench.augment.spec import build_pipeline
+from rqbench.augment.views import Views
 from rqbench.config import RunConfig
 from rqbench.io import write_atomic
 from rqbench.modality import Modality, Task
 from rqbench.preset import Preset
 from rqbench.provenance import git_commit, hardware
-from rqbench.augment.views import Views
 from rqbench.train.batches import collate
 from rqbench.train.loop import build_method, pretrain
 from rqbench.train.optim import build_optimizer
@@ -38,7 +39,7 @@ class SyntheticImages(Modality):
 
     name = "synthetic-images"
     layout = ChannelLayout(channel_dim=1)
-    presets: dict[str, Preset] = {}
+    presets: ClassVar[dict[str, Preset]] = {}
 
     def pretrain_dataset(self, preset: Preset) -> Dataset:
         return TensorDataset(torch.rand(preset.data["n"], 3, 32, 32, generator=torch.Generator().manual_seed(0)))
@@ -50,7 +51,11 @@ class SyntheticImages(Modality):
         layers: list[nn.Module] = []
         channels = 3
         for width in (32, 64, 128, 128):
-            layers += [nn.Conv2d(channels, width, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
+            layers += [
+                nn.Conv2d(channels, width, 3, stride=2, padding=1, bias=False),
+                nn.BatchNorm2d(width),
+                nn.ReLU(inplace=True),
+            ]
             channels = width
         return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten()), 128
 
@@ -118,7 +123,8 @@ def main() -> None:
     text = (
         "# Trainer throughput against a bare PyTorch loop\n\n"
         f"Hardware: {hardware()}; commit {git_commit()}.\n"
-        f"MoCo-v3, 4-layer CNN, 32x32 RGB, batch {args.batch}, {args.steps} steps, aug rq(bins=8), AdamW; best of {args.repeats}.\n\n"
+        f"MoCo-v3, 4-layer CNN, 32x32 RGB, batch {args.batch}, {args.steps} steps, aug rq(bins=8), AdamW; "
+        f"best of {args.repeats}.\n\n"
         "| loop | samples/s | wall s (best) |\n|---|---:|---:|\n"
         f"| bare PyTorch | {bare_rate:.1f} | {min(bare):.2f} |\n"
         f"| rqbench trainer | {ours_rate:.1f} | {min(ours):.2f} |\n\n"

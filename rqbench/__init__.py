@@ -5,7 +5,25 @@ plug in through registries (and the ``rqbench.modalities`` / ``rqbench.augmentat
 / ``rqbench.methods`` entry-point groups).
 """
 
+from typing import Any
+
 from rqbench.augment import RandomizedQuantization, build_pipeline, parse_spec, randomized_quantization
 
 __version__ = "0.1.0"
-__all__ = ["RandomizedQuantization", "__version__", "build_pipeline", "parse_spec", "randomized_quantization"]
+
+
+def load_backbone(path: str, map_location: str = "cpu") -> Any:
+    """The encoder exported by ``rqbench export`` at ``path``, ready in eval mode (see :mod:`rqbench.export`)."""
+    from rqbench.export import load_backbone as load
+
+    return load(path, map_location)
+
+
+__all__ = [
+    "RandomizedQuantization",
+    "__version__",
+    "build_pipeline",
+    "load_backbone",
+    "parse_spec",
+    "randomized_quantization",
+]

@@ -9,9 +9,9 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 CACHE_FORMAT = 1
 """Layout version of every cache entry; part of each entry's name, so a new layout never reads an old one."""
@@ -40,11 +40,25 @@ def quiet_datasets_progress() -> Iterator[None]:
             datasets.enable_progress_bars()
 
 
+class Advance(Protocol):
+    """``advance(n=1)``: move a progress bar ``n`` steps on."""
+
+    def __call__(self, n: int = 1) -> None: ...
+
+
 @contextlib.contextmanager
-def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator[Callable[[int], None]]:
-    """A ``rich`` progress bar on stderr (``done/total``, elapsed, ETA) for building a cache; yields ``advance(n=1)``."""
+def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator[Advance]:
+    """A ``rich`` progress bar on stderr (``done/total``, elapsed, ETA) for building a cache; yields
+    ``advance(n=1)``."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     bar = Progress(
         TextColumn("[bold]{task.description}"),
@@ -59,7 +73,11 @@ def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator
     )
     with bar:
         task = bar.add_task(description, total=total)
-        yield lambda n=1: bar.advance(task, n)
+
+        def advance(n: int = 1) -> None:
+            bar.advance(task, n)
+
+        yield advance
 
 
 def entry_name(name: str, payload: Mapping[str, Any]) -> str:
@@ -68,7 +86,9 @@ def entry_name(name: str, payload: Mapping[str, Any]) -> str:
     return f"{name}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
 
 
-def write_entry(path: Path, splits: Mapping[str, Any], meta: Mapping[str, Any], *, indent: int = 1, sort_keys: bool = False) -> None:
+def write_entry(
+    path: Path, splits: Mapping[str, Any], meta: Mapping[str, Any], *, indent: int = 1, sort_keys: bool = False
+) -> None:
     """Save ``splits`` (``{split name: datasets.Dataset}``) and ``meta`` at ``path`` atomically.
 
     Everything goes into a temporary sibling folder, then one ``os.replace``: an entry only ever

@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import typer
 from rich.console import Console
@@ -14,7 +16,11 @@ from rich.table import Table
 
 from rqbench.config import RunConfig
 from rqbench.errors import InputError
+from rqbench.loggers import check_loggers
 from rqbench.settings import SettingError
+
+if TYPE_CHECKING:
+    from rqbench.augment.base import Augmentation
 
 app = typer.Typer(
     name="rqbench",
@@ -23,17 +29,68 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,
 )
-console = Console()
+console = Console(soft_wrap=True)  # an error stays one line however narrow the terminal
+
+
+@contextlib.contextmanager
+def _device_errors() -> Iterator[None]:
+    """A GPU out of memory as one ``error:`` line with what to try, exit status 2."""
+    import torch
+
+    try:
+        yield
+    except torch.cuda.OutOfMemoryError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else "CUDA out of memory"
+        console.print(
+            f"[red]error:[/red] the GPU ran out of memory ({escape(first)}); lower the batch size "
+            "(--set batch_size=...), run on more GPUs (torchrun), or use --device cpu"
+        )
+        raise typer.Exit(2) from None
 
 
 @contextlib.contextmanager
 def _reported(*kinds: type[Exception]) -> Iterator[None]:
-    """Errors of ``kinds`` (default: :class:`~rqbench.errors.InputError`) as one ``error:`` line and exit status 2, no traceback."""
+    """Errors of ``kinds`` (default: :class:`~rqbench.errors.InputError`) as one ``error:`` line and exit
+    status 2, no traceback."""
+    caught = kinds or (InputError,)
     try:
         yield
-    except kinds or (InputError,) as exc:
+    except caught as exc:
         console.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(2) from None
+
+
+@app.callback()
+def main_options(
+    plugin: list[str] = typer.Option(
+        [],
+        "--plugin",
+        help="Import a plugin file (my_aug.py) or module before the command (repeatable; also $RQBENCH_PLUGINS).",
+    ),
+) -> None:
+    """Benchmark Randomized Quantization and baseline augmentations for self-supervised learning."""
+    from rqbench.plugins import load_plugins
+
+    with _reported():
+        load_plugins(plugin)
+
+
+@app.command("export")
+def export_command(
+    key: str = typer.Argument(..., help="Run key (see `rqbench runs`)."),
+    out: Path = typer.Option(
+        Path("backbone.pt"), "--out", help="Where to write the backbone (a .json is written beside it)."
+    ),
+    results: Path = typer.Option(Path("results"), help="Results directory."),
+) -> None:
+    """Write a run's pretrained encoder (normalization included) as a plain state_dict plus a JSON of how to build it.
+
+    Load it with `rqbench.load_backbone("backbone.pt")`, or `torch.load(path, weights_only=True)`."""
+    from rqbench.export import export_backbone, metadata_path
+
+    with _reported():
+        written = export_backbone(results / "runs" / key, out)
+    console.print(f"written: {written} and {metadata_path(written)}")
 
 
 @app.command("list")
@@ -42,10 +99,14 @@ def list_registered() -> None:
     from rqbench.augment import AUGMENTATIONS
     from rqbench.methods import METHODS
     from rqbench.modality import MODALITIES
-
     from rqbench.tables import TABLES
 
-    for title, registry in (("augmentations", AUGMENTATIONS), ("methods", METHODS), ("modalities", MODALITIES), ("tables", TABLES)):
+    for title, registry in (
+        ("augmentations", AUGMENTATIONS),
+        ("methods", METHODS),
+        ("modalities", MODALITIES),
+        ("tables", TABLES),
+    ):
         table = Table(title=title, title_justify="left", show_header=True, header_style="bold")
         table.add_column("name", style="cyan", no_wrap=True)
         if registry is AUGMENTATIONS:
@@ -54,14 +115,16 @@ def list_registered() -> None:
         table.add_column("summary")
         entries = registry.entries()
         for e in entries:
-            extra = [e.obj.stage.name.lower(), e.obj.modality or "any"] if registry is AUGMENTATIONS else []
+            aug = cast("type[Augmentation]", e.obj)  # read only for AUGMENTATIONS' entries
+            extra = [aug.stage.name.lower(), aug.modality or "any"] if registry is AUGMENTATIONS else []
             table.add_row(e.name, *extra, e.summary)
         blank = [""] * (len(table.columns) - 2)
         for failure in registry.failures():  # a plugin that did not import: in red, with its cause and the fix
             table.add_row(
                 f"[red]{escape(failure.name)}[/red]",
                 *blank,
-                f"[red]BROKEN plugin ({escape(failure.target)}): {escape(failure.cause)}[/red]\nfix: {escape(failure.fix)}",
+                f"[red]BROKEN plugin ({escape(failure.target)}): {escape(failure.cause)}[/red]"
+                f"\nfix: {escape(failure.fix)}",
             )
         if not entries and not registry.failures():
             table.add_row(*(["(none registered yet)"] + [""] * (len(table.columns) - 1)))
@@ -70,10 +133,12 @@ def list_registered() -> None:
 
 @app.command()
 def doctor(
-    lock: Path | None = typer.Option(None, help="Lock file to compare versions with (default: uv.lock of this checkout)."),
+    lock: Path | None = typer.Option(
+        None, help="Lock file to compare versions with (default: uv.lock of this checkout)."
+    ),
 ) -> None:
     """Check the environment: versions against the lock, device, plugins, Debian data packages, cache and disk."""
-    from rqbench.doctor import healthy, run_checks
+    from rqbench.doctor import run_checks
 
     checks = run_checks(lock=lock)
     table = Table(title="rqbench doctor", title_justify="left", header_style="bold")
@@ -116,7 +181,11 @@ def demo(
     table = Table(title=f"{pipeline.spec} on {tuple(x.shape)} float32", title_justify="left")
     for col in ("max distinct values per channel", "inside [min, max]", "mean |x' - x|", "time"):
         table.add_column(col)
-    inside = bool(((flat_out >= flat_in.amin(-1, keepdim=True) - 1e-6) & (flat_out <= flat_in.amax(-1, keepdim=True) + 1e-6)).all())
+    inside = bool(
+        (
+            (flat_out >= flat_in.amin(-1, keepdim=True) - 1e-6) & (flat_out <= flat_in.amax(-1, keepdim=True) + 1e-6)
+        ).all()
+    )
     table.add_row(
         f"{distinct} (of {size * size} pixels)",
         str(inside),
@@ -129,7 +198,8 @@ def demo(
 
 
 def parse_overrides(items: list[str]) -> dict[str, object]:
-    """``["epochs=5", "eval={'knn_k': 50}"]`` -> ``{"epochs": 5, "eval": {"knn_k": 50}}`` (Python literals; bare words are strings)."""
+    """``["epochs=5", "eval={'knn_k': 50}"]`` -> ``{"epochs": 5, "eval": {"knn_k": 50}}`` (Python literals;
+    bare words are strings)."""
     import ast
 
     out: dict[str, object] = {}
@@ -145,14 +215,32 @@ def parse_overrides(items: list[str]) -> dict[str, object]:
 
 
 def _resolved_config(
-    modality: str, method: str, aug: str, preset: str, seed: int, pretrain: bool, overrides: list[str], config: Path | None
+    modality: str,
+    method: str,
+    aug: str,
+    preset: str,
+    seed: int,
+    pretrain: bool,
+    overrides: list[str],
+    config: Path | None,
+    init_from: Path | None = None,
 ) -> RunConfig:
     """The run config of the CLI options: ``--config`` YAML fields, then ``--set`` overrides, on the named preset."""
     from rqbench.distributed import launched_world_size
     from rqbench.runner import make_config
 
     fields = read_preset_file(config) if config is not None else {}
-    return make_config(modality, method, aug, preset, seed, pretrain, world_size=launched_world_size(), **{**fields, **parse_overrides(overrides)})
+    return make_config(
+        modality,
+        method,
+        aug,
+        preset,
+        seed,
+        pretrain,
+        world_size=launched_world_size(),
+        init_from=init_from,
+        **{**fields, **parse_overrides(overrides)},
+    )
 
 
 def read_preset_file(path: Path) -> dict[str, object]:
@@ -178,24 +266,39 @@ def run_command(
     preset: str = typer.Option("quick", help="Preset of the modality: quick (this CPU) or paper."),
     seed: int = typer.Option(0, help="Seed of every random source."),
     scratch: bool = typer.Option(False, "--scratch", help="Evaluate a randomly initialized encoder (no pretraining)."),
-    overrides: list[str] = typer.Option([], "--set", help="Override a preset field: --set epochs=5 (repeatable; type-checked)."),
-    config: Path | None = typer.Option(None, "--config", help="YAML file of preset fields (as --print-config writes), applied before --set."),
-    print_config: bool = typer.Option(False, "--print-config", help="Print the resolved preset as YAML (with the run and pretraining keys) and exit."),
+    overrides: list[str] = typer.Option(
+        [], "--set", help="Override a preset field: --set epochs=5 (repeatable; type-checked)."
+    ),
+    config: Path | None = typer.Option(
+        None, "--config", help="YAML file of preset fields (as --print-config writes), applied before --set."
+    ),
+    print_config: bool = typer.Option(
+        False, "--print-config", help="Print the resolved preset as YAML (with the run and pretraining keys) and exit."
+    ),
     results: Path = typer.Option(Path("results"), help="Results directory (runs/ and results.csv)."),
     device: str | None = typer.Option(None, help="cpu or cuda (default: cuda when available)."),
     resume: bool = typer.Option(True, help="Continue from the run's checkpoint if one exists."),
     force: bool = typer.Option(False, "--force", help="Run again even if finished; its rows are replaced."),
-    progress: bool = typer.Option(True, help="Show a progress bar."),
+    progress: bool = typer.Option(True, help="Show progress (a bar on a terminal, plain lines otherwise)."),
+    logger: list[str] = typer.Option([], "--logger", help="Logger beside TensorBoard: wandb (repeatable)."),
+    log_every: float = typer.Option(
+        30.0, "--log-every", min=0.0, help="Seconds between progress lines off a terminal."
+    ),
+    init_from: Path | None = typer.Option(
+        None, "--init-from", help="Start from an exported backbone (rqbench export); with --scratch: evaluate it."
+    ),
 ) -> None:
     """Pretrain and evaluate one config, append its rows to the results (runs under torchrun too).
 
     A finished pretraining that differs only in evaluation settings is evaluated again, not retrained."""
-    with _reported(ValueError, KeyError):
-        cfg = _resolved_config(modality, method, aug, preset, seed, not scratch, overrides, config)
+    with _reported(ValueError, KeyError, ImportError):
+        cfg = _resolved_config(modality, method, aug, preset, seed, not scratch, overrides, config, init_from)
+        check_loggers(logger)
     if print_config:
         _print_config(cfg)
         return
-    _execute(cfg, results, device, resume=resume, progress=progress, force=force, evaluate_only=False)
+    options = RunOptions(tuple(logger), log_every, init_from)
+    _execute(cfg, results, device, options, resume=resume, progress=progress, force=force, evaluate_only=False)
 
 
 @app.command("eval")
@@ -205,7 +308,9 @@ def eval_command(
     aug: str = typer.Option("rq", help="Augmentation spec of the stored pretraining."),
     preset: str = typer.Option("quick", help="Preset of the stored pretraining."),
     seed: int = typer.Option(0, help="Seed of the stored pretraining."),
-    overrides: list[str] = typer.Option([], "--set", help="Preset overrides; change eval.* settings to re-score (--set eval.knn_k=50)."),
+    overrides: list[str] = typer.Option(
+        [], "--set", help="Preset overrides; change eval.* settings to re-score (--set eval.knn_k=50)."
+    ),
     config: Path | None = typer.Option(None, "--config", help="YAML file of preset fields, applied before --set."),
     results: Path = typer.Option(Path("results"), help="Results directory."),
     device: str | None = typer.Option(None, help="cpu or cuda (default: cuda when available)."),
@@ -214,7 +319,7 @@ def eval_command(
     """Evaluate a stored pretrained encoder under the current (or overridden) evaluation settings; never pretrains."""
     with _reported(ValueError, KeyError):
         cfg = _resolved_config(modality, method, aug, preset, seed, True, overrides, config)
-    _execute(cfg, results, device, resume=True, progress=False, force=force, evaluate_only=True)
+    _execute(cfg, results, device, RunOptions(), resume=True, progress=True, force=force, evaluate_only=True)
 
 
 def _print_config(cfg: RunConfig) -> None:
@@ -224,13 +329,34 @@ def _print_config(cfg: RunConfig) -> None:
     console.print(yaml.safe_dump(cfg.preset.to_dict(), sort_keys=True), markup=False, highlight=False, end="")
 
 
-def _execute(cfg: RunConfig, results: Path, device: str | None, *, resume: bool, progress: bool, force: bool, evaluate_only: bool) -> None:
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run is watched and where its encoder starts (none of it changes a finished run's rows)."""
+
+    loggers: tuple[str, ...] = ()
+    log_every: float = 30.0
+    init_from: Path | None = None
+
+
+def _execute(
+    cfg: RunConfig,
+    results: Path,
+    device: str | None,
+    options: RunOptions,
+    *,
+    resume: bool,
+    progress: bool,
+    force: bool,
+    evaluate_only: bool,
+) -> None:
     from rqbench.distributed import init_distributed
     from rqbench.runner import Workspace, run
 
     with _reported(ValueError):
         env = init_distributed(device)
     workspace = Workspace(results)
+    if options.init_from is not None and env.is_main:
+        workspace.stage_init(cfg, options.init_from)
     if env.is_main:
         if workspace.is_done(cfg) and not force:
             status = "finished already: reusing its rows (--force runs it again)"
@@ -238,9 +364,22 @@ def _execute(cfg: RunConfig, results: Path, device: str | None, *, resume: bool,
             status = f"evaluating the finished pretraining of run {source.name} (no pretraining)"
         else:
             status = f"run directory {workspace.run_dir(cfg)}"
-        console.print(f"[bold]{cfg.modality}[/bold] {cfg.method} aug={cfg.aug} preset={cfg.preset.name} seed={cfg.seed}: {escape(status)}")
-    with _reported():  # bad data found while loading it: an unknown domain, a missing package, NaN
-        rows = run(cfg, workspace, env, resume=resume, progress=progress, force=force, evaluate_only=evaluate_only)
+        console.print(
+            f"[bold]{cfg.modality}[/bold] {cfg.method} aug={cfg.aug} preset={cfg.preset.name} seed={cfg.seed}: "
+            f"{escape(status)}"
+        )
+    with _reported(), _device_errors():  # bad data found while loading it: an unknown domain, a missing package, NaN
+        rows = run(
+            cfg,
+            workspace,
+            env,
+            resume=resume,
+            progress=progress,
+            force=force,
+            evaluate_only=evaluate_only,
+            loggers=options.loggers,
+            log_every=options.log_every,
+        )
     if env.is_main and len(rows):
         table = Table(title=f"results of run {cfg.key}", title_justify="left")
         for col in ("dataset", "protocol", "label_fraction", "metric", "value"):
@@ -252,34 +391,50 @@ def _execute(cfg: RunConfig, results: Path, device: str | None, *, resume: bool,
 
 @app.command("bench")
 def bench_command(
-    table: str = typer.Argument(..., help="Table to fill: table1, table3, table4, figure5, table6, table7, table9, table10."),
+    table: str = typer.Argument(
+        ..., help="Table to fill: table1, table3, table4, figure5, table6, table7, table9, table10."
+    ),
     preset: str = typer.Option("quick", help="Preset of every run."),
     seeds: int = typer.Option(3, min=1, help="Seeds per config (0..seeds-1)."),
     results: Path = typer.Option(Path("results"), help="Results directory (runs/, results.csv, tables/)."),
     device: str | None = typer.Option(None, help="cpu or cuda (default: cuda when available)."),
     progress: bool = typer.Option(True, help="Show progress bars."),
-    shard_of: str = typer.Option("0/1", "--shard", help="Run share i of n ('i/n'): n bench processes given 0/n..n-1/n split the table's runs."),
+    shard_of: str = typer.Option(
+        "0/1", "--shard", help="Run share i of n ('i/n'): n bench processes given 0/n..n-1/n split the table's runs."
+    ),
 ) -> None:
     """Run every config a paper table needs that has not finished yet, then render the table."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from rqbench.distributed import init_distributed, launched_world_size
     from rqbench.runner import Workspace, make_config, parse_shard, run, shard
     from rqbench.tables import TABLES, runs_for
-    from rqbench.distributed import init_distributed, launched_world_size
 
     with _reported(ValueError, KeyError):
         spec = TABLES.get(table)
         requests = runs_for(spec, seeds)
         world = launched_world_size()
-        made = [make_config(r.modality, r.method, r.aug, preset, r.seed, r.pretrain, world_size=world, **dict(r.overrides)) for r in requests]
+        made = [
+            make_config(r.modality, r.method, r.aug, preset, r.seed, r.pretrain, world_size=world, **dict(r.overrides))
+            for r in requests
+        ]
         configs = shard(made, *parse_shard(shard_of))
         env = init_distributed(device)
     workspace = Workspace(results)
     todo = [c for c in configs if not workspace.is_done(c)]
     if env.is_main:
         share = "" if shard_of == "0/1" else f" (shard {shard_of})"
-        console.print(f"{table}{share}: {len(configs)} runs, {len(configs) - len(todo)} finished already, {len(todo)} to do")
-    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, disable=not (progress and env.is_main))
+        console.print(
+            f"{table}{share}: {len(configs)} runs, {len(configs) - len(todo)} finished already, {len(todo)} to do"
+        )
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not (progress and env.is_main),
+    )
     with _reported(), bar:
         task = bar.add_task(f"{table} runs", total=len(todo))
         for cfg in todo:
@@ -315,7 +470,9 @@ def table_command(
     table: str = typer.Argument(..., help="Table to render (see `rqbench list`)."),
     preset: str = typer.Option("quick", help="Preset whose results fill the table."),
     results: Path = typer.Option(Path("results"), help="Results directory."),
-    world_size: int = typer.Option(1, min=1, help="Processes the table's runs pretrained with (runs with another count are left out)."),
+    world_size: int = typer.Option(
+        1, min=1, help="Processes the table's runs pretrained with (runs with another count are left out)."
+    ),
 ) -> None:
     """Render a paper table from the results (Markdown, CSV, LaTeX; PNG for figures), the paper's numbers beside ours.
 
@@ -352,7 +509,9 @@ def show_command(
     console.print(f"written: {path}")
 
 
-runs_app = typer.Typer(help="List and remove runs of a results directory.", no_args_is_help=False, invoke_without_command=True)
+runs_app = typer.Typer(
+    help="List and remove runs of a results directory.", no_args_is_help=False, invoke_without_command=True
+)
 app.add_typer(runs_app, name="runs")
 
 
@@ -380,7 +539,17 @@ def runs_list(
     colour = {"done": "green", "partial": "yellow", "failed": "red"}
     for i in infos:
         wall = f"{i.wall_time_s:.0f} s" if i.wall_time_s is not None else ""
-        table.add_row(i.key, i.modality, i.method, escape(i.aug), str(i.seed), str(i.world_size), f"[{colour[i.status]}]{i.status}[/]", wall, f"{i.size_bytes / 2**20:.1f} MB")
+        table.add_row(
+            i.key,
+            i.modality,
+            i.method,
+            escape(i.aug),
+            str(i.seed),
+            str(i.world_size),
+            f"[{colour[i.status]}]{i.status}[/]",
+            wall,
+            f"{i.size_bytes / 2**20:.1f} MB",
+        )
     console.print(table)
 
 
@@ -397,7 +566,9 @@ def runs_rm(
     chosen = [i for i in infos.values() if i.status == "failed"] if failed else []
     unknown = [k for k in keys or [] if k not in infos]
     if unknown:
-        console.print(f"[red]error:[/red] no run {escape(unknown[0])!r} in {results / 'runs'} (`rqbench runs` lists them)")
+        console.print(
+            f"[red]error:[/red] no run {escape(unknown[0])!r} in {results / 'runs'} (`rqbench runs` lists them)"
+        )
         raise typer.Exit(2)
     chosen += [infos[k] for k in keys or [] if infos[k] not in chosen]
     if not chosen:
@@ -405,7 +576,9 @@ def runs_rm(
         raise typer.Exit(2)
     for info in chosen:
         remove_run(info)
-        console.print(f"removed {info.key} ({info.status}, {info.modality} {info.method} {escape(info.aug)} seed {info.seed})")
+        console.print(
+            f"removed {info.key} ({info.status}, {info.modality} {info.method} {escape(info.aug)} seed {info.seed})"
+        )
 
 
 def main() -> None:

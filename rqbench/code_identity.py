@@ -51,7 +51,8 @@ def identity(component: object) -> str | None:
 
 
 def code_identity(components: dict[str, object]) -> tuple[tuple[str, str], ...]:
-    """``(("aug:negate", "src:..."), ...)``: the components (``{role:name: object}``) whose identity is not default, sorted."""
+    """``(("aug:negate", "src:..."), ...)``: the components (``{role:name: object}``) whose identity is not
+    default, sorted."""
     found = ((name, identity(obj)) for name, obj in components.items())
     return tuple(sorted((name, ident) for name, ident in found if ident is not None))
 

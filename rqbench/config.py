@@ -30,6 +30,9 @@ class RunConfig:
             Part of the key only when set, so runs in the default order keep their keys.
         world_size: the number of processes that pretrain (DDP changes the result: batch
             statistics and summation order). Part of the key only when not 1.
+        init_from: ``sha256:<12 hex>`` of an exported backbone (``--init-from``) the encoder starts
+            from instead of a random initialization; the file is kept in the run directory as
+            ``init_backbone.pt``. Part of the key only when set.
         code: the code identity of the run's components that are not built-ins at version 1
             (:func:`rqbench.code_identity.code_identity`). Part of the key only when not empty.
     """
@@ -43,6 +46,7 @@ class RunConfig:
     stage_order: tuple[str, ...] | None = None
     world_size: int = 1
     code: tuple[tuple[str, str], ...] = ()
+    init_from: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "aug", str(parse_spec(self.aug)))
@@ -76,6 +80,7 @@ class RunConfig:
             **({"stage_order": list(self.stage_order)} if self.stage_order is not None else {}),
             **({"world_size": self.world_size} if self.world_size != 1 else {}),
             **({"code": [list(pair) for pair in self.code]} if self.code else {}),
+            **({"init_from": self.init_from} if self.init_from is not None else {}),
         }
 
     @classmethod
@@ -92,6 +97,7 @@ class RunConfig:
             tuple(order) if order is not None else None,
             int(fields.get("world_size", 1)),
             tuple(tuple(pair) for pair in fields.get("code", ())),
+            fields.get("init_from"),
         )
 
     @property

@@ -4,12 +4,15 @@ trainer and the losses use: key gathering (MoCo-v3), global means, state gatheri
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.distributed as dist
 from torch import Tensor, nn
+
+from rqbench.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -38,9 +41,8 @@ def init_distributed(device: str | None = None) -> DistEnv:
     Args:
         device: ``"cpu"``, ``"cuda"`` or ``None`` (CUDA when available).
     """
+    check_device(device)
     use_cuda = torch.cuda.is_available() if device is None else device.startswith("cuda")
-    if use_cuda and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' requested but no CUDA device is available")
     world_size = launched_world_size()
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
@@ -52,6 +54,27 @@ def init_distributed(device: str | None = None) -> DistEnv:
     if world_size > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if use_cuda else "gloo")
     return DistEnv(rank, world_size, local_rank, dev)
+
+
+class DeviceError(ValueError, InputError):
+    """An unknown device string, or a GPU asked for where there is none."""
+
+
+def check_device(device: str | None) -> None:
+    """``None``, ``cpu``, ``cuda`` or ``cuda:N`` with that GPU present; else :class:`DeviceError` saying what to try."""
+    if device is None or device == "cpu":
+        return
+    if not re.fullmatch(r"cuda(:\d+)?", device):
+        raise DeviceError(
+            f"unknown device {device!r}: use cpu, cuda or cuda:N (or leave --device out: CUDA when available)"
+        )
+    if not torch.cuda.is_available():
+        raise DeviceError(
+            f"--device {device}: this machine has no CUDA GPU (torch {torch.__version__}); use --device cpu"
+        )
+    index = int(device.partition(":")[2] or 0)
+    if index >= torch.cuda.device_count():
+        raise DeviceError(f"--device {device}: there are only {torch.cuda.device_count()} GPU(s) (cuda:0..)")
 
 
 def launched_world_size() -> int:
@@ -117,12 +140,16 @@ def wrap_ddp(module: nn.Module, env: DistEnv) -> nn.Module:
     """``module`` under ``DistributedDataParallel`` when several processes train, else itself."""
     if not env.distributed:
         return module
-    return nn.parallel.DistributedDataParallel(module, device_ids=[env.device.index] if env.device.type == "cuda" else None)
+    return nn.parallel.DistributedDataParallel(
+        module, device_ids=[env.device.index] if env.device.type == "cuda" else None
+    )
 
 
 __all__ = [
+    "DeviceError",
     "DistEnv",
     "barrier",
+    "check_device",
     "gather_keys",
     "gather_objects",
     "global_mean",

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from rqbench.provenance import ABSENT, TRACKED_PACKAGES, package_version, versions
+from rqbench.provenance import ABSENT, TRACKED_PACKAGES, versions
 from rqbench.registry import SETUP_FIX
 
 MIN_FREE_GB = 5.0
@@ -61,7 +61,10 @@ def locked_versions(lock: Path, python: str | None = None) -> dict[str, str]:
         import tomli as tomllib
     from packaging.markers import Marker
 
-    env = {"python_full_version": python or platform.python_version(), "python_version": ".".join((python or platform.python_version()).split(".")[:2])}
+    env = {
+        "python_full_version": python or platform.python_version(),
+        "python_version": ".".join((python or platform.python_version()).split(".")[:2]),
+    }
     out: dict[str, str] = {}
     for package in tomllib.loads(lock.read_text()).get("package", []):
         markers = package.get("resolution-markers")
@@ -81,7 +84,14 @@ def check_packages(lock: Path | None) -> list[Check]:
     checks = [Check("python", True, f"{platform.python_version()} ({sys.executable})")]
     locked = locked_versions(lock) if lock is not None and lock.exists() else {}
     if not locked:
-        checks.append(Check("lock", True, f"no {LOCK_NAME} beside the package (installed as a library): versions not compared", required=False))
+        checks.append(
+            Check(
+                "lock",
+                True,
+                f"no {LOCK_NAME} beside the package (installed as a library): versions not compared",
+                required=False,
+            )
+        )
     found = versions()
     for name, dists in TRACKED_PACKAGES.items():
         have = found[name]
@@ -117,7 +127,11 @@ def check_device() -> Check:
         names = ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
         return Check("device", True, f"CUDA {torch.version.cuda}: {names}")
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return Check("device", True, f"CPU only ({cores} cores, torch uses {torch.get_num_threads()} threads); runs default to the CPU")
+    return Check(
+        "device",
+        True,
+        f"CPU only ({cores} cores, torch uses {torch.get_num_threads()} threads); runs default to the CPU",
+    )
 
 
 def check_plugins() -> list[Check]:
@@ -128,9 +142,14 @@ def check_plugins() -> list[Check]:
     from rqbench.tables import TABLES
 
     checks = [Check(f"modality {name}", True, "imports") for name in MODALITIES.names()]
-    checks += [Check(f"{registry.kind}s", True, f"{len(registry)} registered") for registry in (AUGMENTATIONS, METHODS, TABLES)]
+    checks += [
+        Check(f"{registry.kind}s", True, f"{len(registry)} registered") for registry in (AUGMENTATIONS, METHODS, TABLES)
+    ]
     for registry in (MODALITIES, AUGMENTATIONS, METHODS, TABLES):
-        checks += [Check(f"{registry.kind} plugin {f.name}", False, f"{f.target} failed to load: {f.cause}", f.fix) for f in registry.failures()]
+        checks += [
+            Check(f"{registry.kind} plugin {f.name}", False, f"{f.target} failed to load: {f.cause}", f.fix)
+            for f in registry.failures()
+        ]
     return checks
 
 
@@ -142,14 +161,25 @@ def dpkg_installed(package: str) -> bool | None:
     return out.returncode == 0 and "ok installed" in out.stdout
 
 
-def check_debian(needs: Mapping[str, Iterable[str]], installed: Callable[[str], bool | None] = dpkg_installed) -> list[Check]:
-    """Each modality's Debian packages (``needs``: modality -> packages), with the ``apt-get`` line for those missing."""
+def check_debian(
+    needs: Mapping[str, Iterable[str]], installed: Callable[[str], bool | None] = dpkg_installed
+) -> list[Check]:
+    """Each modality's Debian packages (``needs``: modality -> packages), with the ``apt-get`` line for those
+    missing."""
     checks = []
     for modality, packages in needs.items():
         state = {p: installed(p) for p in packages}
         missing = [p for p, ok in state.items() if ok is False]
         if any(ok is None for ok in state.values()):
-            checks.append(Check(f"data {modality}", True, "not a Debian system: cannot check " + ", ".join(state), "see ../shared/DATA.md for the data files", required=False))
+            checks.append(
+                Check(
+                    f"data {modality}",
+                    True,
+                    "not a Debian system: cannot check " + ", ".join(state),
+                    "see ../shared/DATA.md for the data files",
+                    required=False,
+                )
+            )
         elif missing:
             fix = "sudo apt-get install -y --no-install-recommends " + " ".join(missing)
             checks.append(Check(f"data {modality}", False, "missing Debian package(s): " + ", ".join(missing), fix))
@@ -177,7 +207,12 @@ def check_disk(cache: Path, min_free_gb: float = MIN_FREE_GB) -> Check:
     free = shutil.disk_usage(cache).free / 2**30
     detail = f"{cache}: {free:.1f} GB free"
     if free < min_free_gb:
-        return Check("cache", False, f"{detail} (under {min_free_gb:g} GB)", "free disk space or set RQBENCH_CACHE to a larger disk")
+        return Check(
+            "cache",
+            False,
+            f"{detail} (under {min_free_gb:g} GB)",
+            "free disk space or set RQBENCH_CACHE to a larger disk",
+        )
     return Check("cache", True, detail)
 
 
@@ -199,4 +234,14 @@ def healthy(checks: Iterable[Check]) -> bool:
     return all(c.ok or not c.required for c in checks)
 
 
-__all__ = ["Check", "check_debian", "check_device", "check_disk", "check_packages", "check_plugins", "healthy", "locked_versions", "run_checks"]
+__all__ = [
+    "Check",
+    "check_debian",
+    "check_device",
+    "check_disk",
+    "check_packages",
+    "check_plugins",
+    "healthy",
+    "locked_versions",
+    "run_checks",
+]

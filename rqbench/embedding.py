@@ -35,7 +35,8 @@ class EmbeddedBackbone(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """Features of a raw input batch."""
-        return self.encoder(self.embedding(x))
+        out: Tensor = self.encoder(self.embedding(x))
+        return out
 
 
 __all__ = ["EmbeddedBackbone"]

@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -43,8 +43,8 @@ class Task:
     """
 
     name: str
-    train: Dataset
-    test: Dataset
+    train: Dataset[Any]
+    test: Dataset[Any]
     num_classes: int
     metric: str = "top1"
     kind: str = "classification"
@@ -85,10 +85,12 @@ class Modality(ABC):
         try:
             return self.presets[name]
         except KeyError:
-            raise ValueError(f"modality {self.name!r} has no preset {name!r}; presets: {', '.join(sorted(self.presets))}") from None
+            raise ValueError(
+                f"modality {self.name!r} has no preset {name!r}; presets: {', '.join(sorted(self.presets))}"
+            ) from None
 
     @abstractmethod
-    def pretrain_dataset(self, preset: Preset) -> Dataset:
+    def pretrain_dataset(self, preset: Preset) -> Dataset[Any]:
         """Unlabelled pretraining samples (each item a tensor, or ``(tensor, label)`` whose label is ignored)."""
 
     @abstractmethod
@@ -99,10 +101,14 @@ class Modality(ABC):
     def backbone(self, preset: Preset) -> tuple[nn.Module, int]:
         """A fresh backbone mapping a channel-stage batch to ``(B, feature_dim)``, and ``feature_dim``."""
 
-    def pipeline(self, spec: str, generator: torch.Generator | None = None, order: tuple[Stage, ...] | None = None) -> AugmentationPipeline:
+    def pipeline(
+        self, spec: str, generator: torch.Generator | None = None, order: tuple[Stage, ...] | None = None
+    ) -> AugmentationPipeline:
         """``spec`` built for this modality: its name (modality-specific terms), layout, and
         ``order`` (default: its :attr:`stage_order`; a run passes its config's order)."""
-        return build_pipeline(spec, layout=self.layout, modality=self.name, generator=generator, order=order or self.stage_order)
+        return build_pipeline(
+            spec, layout=self.layout, modality=self.name, generator=generator, order=order or self.stage_order
+        )
 
     def backbone_component(self, preset: Preset) -> object | None:
         """The registered backbone class or factory ``preset`` builds (its ``version`` joins the run key), if any."""
@@ -119,4 +125,4 @@ class Modality(ABC):
 
 MODALITIES: Registry[type[Modality]] = Registry("modality", group="rqbench.modalities")
 
-__all__ = ["MODALITIES", "Modality", "TASK_KINDS", "Task"]
+__all__ = ["MODALITIES", "TASK_KINDS", "Modality", "Task"]

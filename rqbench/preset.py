@@ -34,6 +34,10 @@ class EvalSettings:
             ``finetune_seg``); ``None`` uses ``label_fractions``.
         seg_linear_epochs: epochs of the segmentation probe (two FC layers on frozen point
             features); ``None`` uses ``linear_epochs``.
+        monitor_every: during pretraining, every this many epochs, the kNN top-1 of the current
+            encoder on the modality's first classification task is logged (``monitor/knn_top1``;
+            solo-learn's and lightly's online monitor); ``None``: no monitor. It never changes the
+            pretraining (the global RNG is kept aside while it runs).
     """
 
     protocols: tuple[str, ...] = ("linear", "knn")
@@ -51,14 +55,25 @@ class EvalSettings:
     batch_size: int = 256
     seg_label_fractions: tuple[float, ...] | None = None
     seg_linear_epochs: int | None = None
+    monitor_every: int | None = None
 
     def __post_init__(self) -> None:
         unknown = [p for p in self.protocols if p not in PROTOCOLS]
-        check_range(bool(self.protocols) and not unknown, "eval.protocols", self.protocols, f"a non-empty tuple of {', '.join(PROTOCOLS)}")
+        check_range(
+            bool(self.protocols) and not unknown,
+            "eval.protocols",
+            self.protocols,
+            f"a non-empty tuple of {', '.join(PROTOCOLS)}",
+        )
         for name in ("label_fractions", "seg_label_fractions"):
             fractions = getattr(self, name)
             if fractions is not None:
-                check_range(bool(fractions) and all(0 < f <= 1 for f in fractions), f"eval.{name}", fractions, "a non-empty tuple of fractions in (0, 1]")
+                check_range(
+                    bool(fractions) and all(0 < f <= 1 for f in fractions),
+                    f"eval.{name}",
+                    fractions,
+                    "a non-empty tuple of fractions in (0, 1]",
+                )
         for name in ("linear_epochs", "knn_k", "batch_size"):
             check_range(getattr(self, name) >= 1, f"eval.{name}", getattr(self, name), ">= 1")
         check_range(self.finetune_epochs >= 0, "eval.finetune_epochs", self.finetune_epochs, ">= 0")
@@ -68,7 +83,19 @@ class EvalSettings:
             check_range(getattr(self, name) >= 0, f"eval.{name}", getattr(self, name), ">= 0")
         check_range(0 <= self.val_fraction < 1, "eval.val_fraction", self.val_fraction, "in [0, 1)")
         if self.patience is not None:
-            check_range(self.patience >= 1 and self.val_fraction > 0, "eval.patience", self.patience, ">= 1, with eval.val_fraction > 0")
+            check_range(
+                self.patience >= 1 and self.val_fraction > 0,
+                "eval.patience",
+                self.patience,
+                ">= 1, with eval.val_fraction > 0",
+            )
+        if self.monitor_every is not None:
+            check_range(
+                self.monitor_every >= 1,
+                "eval.monitor_every",
+                self.monitor_every,
+                ">= 1 (epochs), or None for no monitor",
+            )
         if self.seg_linear_epochs is not None:
             check_range(self.seg_linear_epochs >= 1, "eval.seg_linear_epochs", self.seg_linear_epochs, ">= 1")
 
@@ -123,7 +150,12 @@ class Preset:
         check_range(self.lr > 0, "lr", self.lr, "> 0")
         check_range(self.weight_decay >= 0, "weight_decay", self.weight_decay, ">= 0")
         check_range(0 <= self.momentum <= 1, "momentum", self.momentum, "in [0, 1]")
-        check_range(0 <= self.warmup_epochs <= max(self.epochs, 0), "warmup_epochs", self.warmup_epochs, f"in [0, epochs = {self.epochs}]")
+        check_range(
+            0 <= self.warmup_epochs <= max(self.epochs, 0),
+            "warmup_epochs",
+            self.warmup_epochs,
+            f"in [0, epochs = {self.epochs}]",
+        )
         check_range(all(m >= 0 for m in self.milestones), "milestones", self.milestones, "epochs >= 0")
         check_range(self.checkpoint_every >= 0, "checkpoint_every", self.checkpoint_every, ">= 0 (0: only at the end)")
         check_range(self.num_workers >= 0, "num_workers", self.num_workers, ">= 0")
@@ -148,33 +180,45 @@ class Preset:
         for key, value in dotted.items():
             section, _, rest = key.partition(".")
             if section not in names or not rest:
-                raise SettingError(f"unknown preset field {key!r}; a dotted key starts with one of: {', '.join(sorted(names))}")
+                raise SettingError(
+                    f"unknown preset field {key!r}; a dotted key starts with one of: {', '.join(sorted(names))}"
+                )
             current = overrides.get(section, getattr(self, section))
             if section == "eval":
                 fields = dataclasses.asdict(current) if isinstance(current, EvalSettings) else dict(current)
                 if rest not in fields:
-                    raise SettingError(f"unknown evaluation setting {rest!r} in {key!r}; settings: {', '.join(sorted(fields))}")
+                    raise SettingError(
+                        f"unknown evaluation setting {rest!r} in {key!r}; settings: {', '.join(sorted(fields))}"
+                    )
                 overrides["eval"] = {**fields, rest: value}
             elif isinstance(current, Mapping):
                 overrides[section] = _set_path(current, rest.split("."), value, key)
             else:
-                raise ValueError(f"preset field {section!r} is not a mapping; set it whole ({section}=...), not {key!r}")
+                raise ValueError(
+                    f"preset field {section!r} is not a mapping; set it whole ({section}=...), not {key!r}"
+                )
         unknown = sorted(set(overrides) - names)
         if unknown:
-            raise SettingError(f"unknown preset field(s) {', '.join(unknown)}; preset fields are: {', '.join(sorted(names))}")
+            raise SettingError(
+                f"unknown preset field(s) {', '.join(unknown)}; preset fields are: {', '.join(sorted(names))}"
+            )
         if isinstance(overrides.get("eval"), Mapping):
             given = dict(overrides["eval"])
             bad = sorted(set(given) - set(eval_types))
             if bad:
-                raise SettingError(f"unknown evaluation setting(s) {', '.join(bad)}; settings: {', '.join(sorted(eval_types))}")
-            overrides["eval"] = dataclasses.replace(self.eval, **{k: coerce(v, eval_types[k], f"eval.{k}") for k, v in given.items()})
+                raise SettingError(
+                    f"unknown evaluation setting(s) {', '.join(bad)}; settings: {', '.join(sorted(eval_types))}"
+                )
+            overrides["eval"] = dataclasses.replace(
+                self.eval, **{k: coerce(v, eval_types[k], f"eval.{k}") for k, v in given.items()}
+            )
         return dataclasses.replace(self, **overrides)
 
     @classmethod
     def from_dict(cls, fields: Mapping[str, Any]) -> Preset:
         """The preset :meth:`to_dict` wrote (a run's ``config.json``); fields it lacks take their defaults."""
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items() if k != "eval"}
-        evals = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.get("eval", {}).items()}
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items() if k != "eval"}
+        evals: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.get("eval", {}).items()}
         return cls(**values, eval=EvalSettings(**evals))
 
     def method_kwargs(self, method: str) -> dict[str, Any]:
@@ -183,7 +227,8 @@ class Preset:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of every field."""
-        return _jsonable(dataclasses.asdict(self))
+        out: dict[str, Any] = _jsonable(dataclasses.asdict(self))
+        return out
 
     def key_dict(self) -> dict[str, Any]:
         """:meth:`to_dict` less the fields added after runs existed, while they hold their defaults.
@@ -202,7 +247,15 @@ class Preset:
 
 # Fields added to the presets after results were recorded, with the default that behaves as
 # before their time: {section ("" for top level): {field: default}}. Append, never edit.
-ADDED_LATER: dict[str, dict[str, Any]] = {"eval": {"val_fraction": 0.0, "patience": None, "seg_label_fractions": None, "seg_linear_epochs": None}}
+ADDED_LATER: dict[str, dict[str, Any]] = {
+    "eval": {
+        "val_fraction": 0.0,
+        "patience": None,
+        "seg_label_fractions": None,
+        "seg_linear_epochs": None,
+        "monitor_every": None,
+    }
+}
 
 
 def _set_path(mapping: Mapping[str, Any], path: list[str], value: Any, key: str) -> dict[str, Any]:

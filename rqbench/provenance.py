@@ -16,9 +16,15 @@ def git_commit(cwd: str | None = None) -> str:
     """The current commit hash (with ``-dirty`` when the tree has uncommitted changes), or ``unknown``."""
     where = cwd or str(Path(__file__).resolve().parent)
     try:
-        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, check=True).stdout.strip()
+        rev = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, check=True
+        ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=where, capture_output=True, text=True, check=True
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=where,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -76,7 +82,10 @@ def package_version(dists: tuple[str, ...]) -> str:
 @functools.lru_cache(maxsize=1)
 def versions() -> dict[str, str]:
     """Python's version and those of :data:`TRACKED_PACKAGES`, recorded in every run's ``done.json``."""
-    return {"python": platform.python_version(), **{name: package_version(dists) for name, dists in TRACKED_PACKAGES.items()}}
+    return {
+        "python": platform.python_version(),
+        **{name: package_version(dists) for name, dists in TRACKED_PACKAGES.items()},
+    }
 
 
 def environment_id(found: dict[str, str] | None = None) -> str:

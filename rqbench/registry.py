@@ -103,7 +103,9 @@ class Registry(Generic[T]):
             existing = self._entries.get(name)
             if existing is not None and existing.obj is not obj:
                 raise ValueError(f"{self.kind} {name!r} is already registered to {existing.obj!r}")
-            self._entries[name] = Entry(name, obj, summary if summary is not None else first_line(getattr(obj, "__doc__", None)))
+            self._entries[name] = Entry(
+                name, obj, summary if summary is not None else first_line(getattr(obj, "__doc__", None))
+            )
             return obj
 
         return decorate

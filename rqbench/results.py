@@ -41,7 +41,18 @@ COLUMNS: tuple[str, ...] = (
     "env",
 )
 """``env``: :func:`rqbench.provenance.environment_id` of the package versions (``done.json`` lists them)."""
-CELL_COLUMNS: tuple[str, ...] = ("modality", "dataset", "method", "aug", "preset", "seed", "protocol", "label_fraction", "metric", "value")
+CELL_COLUMNS: tuple[str, ...] = (
+    "modality",
+    "dataset",
+    "method",
+    "aug",
+    "preset",
+    "seed",
+    "protocol",
+    "label_fraction",
+    "metric",
+    "value",
+)
 """The columns a table needs to place a measurement in a cell (a subset of :data:`COLUMNS`)."""
 LEGACY_COLUMNS: tuple[str, ...] = COLUMNS[:-1]
 """The header before ``env`` was recorded: such rows read with ``env`` empty (unrecorded)."""
@@ -83,20 +94,26 @@ class ResultsStore:
             return []
         legacy = tuple(header) == LEGACY_COLUMNS
         if tuple(header) != COLUMNS and not legacy:
-            raise ResultsCorruptError(f"{self.path}:1: header {header} differs from the expected columns {list(COLUMNS)}")
+            raise ResultsCorruptError(
+                f"{self.path}:1: header {header} differs from the expected columns {list(COLUMNS)}"
+            )
         rows = []
         for fields in reader:
             line = reader.line_num
             if not fields:
                 continue
             if len(fields) != len(header):
-                raise ResultsCorruptError(f"{self.path}:{line}: expected {len(header)} fields, found {len(fields)}: {fields}")
+                raise ResultsCorruptError(
+                    f"{self.path}:{line}: expected {len(header)} fields, found {len(fields)}: {fields}"
+                )
             row: dict[str, Any] = dict(zip(COLUMNS, [*fields, ""] if legacy else fields))
             for name, kind in NUMERIC.items():
                 try:
                     row[name] = kind(row[name])
                 except ValueError:
-                    raise ResultsCorruptError(f"{self.path}:{line}: column {name!r} is not a number: {row[name]!r}") from None
+                    raise ResultsCorruptError(
+                        f"{self.path}:{line}: column {name!r} is not a number: {row[name]!r}"
+                    ) from None
             if not math.isfinite(row["value"]):
                 raise ResultsCorruptError(f"{self.path}:{line}: value is {row['value']}")
             rows.append(row)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -17,13 +19,15 @@ from rqbench.augment.registry import AUGMENTATIONS
 from rqbench.augment.spec import DEFAULT_STAGE_ORDER, applied_order, parse_spec
 from rqbench.code_identity import code_identity
 from rqbench.config import RunConfig
+from rqbench.distributed import DistEnv, barrier
 from rqbench.errors import InputError
 from rqbench.evaluate.protocol import evaluate_encoder
+from rqbench.export import load_encoder_weights, metadata_path, read_metadata
 from rqbench.io import write_atomic
+from rqbench.loggers import Loggers, check_loggers
 from rqbench.modality import MODALITIES, Modality
 from rqbench.provenance import environment_id, git_commit, hardware, versions
 from rqbench.results import ResultsStore
-from rqbench.distributed import DistEnv, barrier
 from rqbench.train.loop import CHECKPOINT, METRICS, build_method, pretrain
 from rqbench.train.seed import seed_everything
 
@@ -32,6 +36,7 @@ T = TypeVar("T")
 
 
 FAILED = "failed.json"
+INIT = "init_backbone.pt"
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,13 @@ class Workspace:
         """Whether ``cfg`` finished (its rows are in the store)."""
         return (self.run_dir(cfg) / DONE).exists()
 
+    def stage_init(self, cfg: RunConfig, path: Path) -> None:
+        """Keep the exported backbone ``cfg`` starts from (``--init-from``) in its run directory."""
+        target = self.run_dir(cfg) / INIT
+        if not target.exists():
+            write_atomic(metadata_path(target), metadata_path(Path(path)).read_text())
+            write_atomic(target, Path(path).read_bytes())
+
     def forget(self, cfg: RunConfig) -> None:
         """Make a finished or partial run start over (``--force``): its checkpoint, log and markers go;
         its rows are replaced when it finishes again."""
@@ -64,7 +76,9 @@ class Workspace:
         own = self.run_dir(cfg)
         candidates = [own, *(sorted(runs.iterdir()) if runs.is_dir() else [])]
         for run_dir in candidates:
-            if not ((run_dir / DONE).exists() and (run_dir / CHECKPOINT).exists() and (run_dir / "config.json").exists()):
+            if not (
+                (run_dir / DONE).exists() and (run_dir / CHECKPOINT).exists() and (run_dir / "config.json").exists()
+            ):
                 continue
             try:
                 other = RunConfig.from_dict(json.loads((run_dir / "config.json").read_text()))
@@ -92,6 +106,7 @@ def make_config(
     pretrain: bool = True,
     *,
     world_size: int = 1,
+    init_from: Path | None = None,
     **overrides: object,
 ) -> RunConfig:
     """A :class:`RunConfig` from names: the modality's preset with ``overrides`` applied, the
@@ -104,7 +119,9 @@ def make_config(
     stage_order = None
     components: dict[str, object] = {f"modality:{modality}": modality_cls}
     if pretrain:
-        components[f"method:{method}"] = METHODS.get(method)  # unknown method: a clear error now, not after data loading
+        components[f"method:{method}"] = METHODS.get(
+            method
+        )  # unknown method: a clear error now, not after data loading
         instance.pipeline(aug)  # so are bad augmentation specs
         components.update((f"aug:{t.name}", AUGMENTATIONS.get(t.name)) for t in parse_spec(aug))
         if applied_order(aug, instance.stage_order) != applied_order(aug, DEFAULT_STAGE_ORDER):
@@ -115,7 +132,12 @@ def make_config(
     backbone = instance.backbone_component(resolved)
     if backbone is not None:
         components[f"backbone:{resolved.backbone.get('name', modality)}"] = backbone
-    return RunConfig(modality, method, aug, resolved, seed, pretrain, stage_order, world_size, code_identity(components))
+    init = None
+    if init_from is not None:
+        read_metadata(init_from)  # a clear error now for a file that is not an exported backbone
+        init = "sha256:" + hashlib.sha256(Path(init_from).read_bytes()).hexdigest()[:12]
+    code = code_identity(components)
+    return RunConfig(modality, method, aug, resolved, seed, pretrain, stage_order, world_size, code, init)
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -131,7 +153,8 @@ def parse_shard(text: str) -> tuple[int, int]:
 
 
 def shard(items: list[T], index: int, count: int) -> list[T]:
-    """Every ``count``-th item starting at ``index``: ``count`` processes given ``0..count-1`` split ``items`` without overlap."""
+    """Every ``count``-th item starting at ``index``: ``count`` processes given ``0..count-1`` split ``items``
+    without overlap."""
     return items[index::count]
 
 
@@ -144,6 +167,8 @@ def run(
     progress: bool = True,
     force: bool = False,
     evaluate_only: bool = False,
+    loggers: Sequence[str] = (),
+    log_every: float = 30.0,
 ) -> pd.DataFrame:
     """Pretrain and evaluate ``cfg`` unless it already finished; return its result rows.
 
@@ -153,8 +178,12 @@ def run(
     (:class:`NoPretrainingError` when there is nothing to evaluate). A run that fails leaves
     ``failed.json`` with the error in its directory.
     """
+    check_loggers(loggers)  # an unknown or missing logger is an error before any work
     if cfg.world_size != env.world_size:
-        raise WorldSizeError(f"the run's config is for {cfg.world_size} process(es) but {env.world_size} are running; make the config with world_size={env.world_size}")
+        raise WorldSizeError(
+            f"the run's config is for {cfg.world_size} process(es) but {env.world_size} are running; "
+            f"make the config with world_size={env.world_size}"
+        )
     if force and env.is_main:
         workspace.forget(cfg)
     barrier(env)
@@ -164,22 +193,41 @@ def run(
     source = workspace.finished_pretraining(cfg) if cfg.pretrain and not force else None
     if evaluate_only and cfg.pretrain and source is None:
         raise NoPretrainingError(
-            f"no finished pretraining with key {cfg.pretrain_key} (and its checkpoint.pt) under {workspace.root / 'runs'}; "
+            f"no finished pretraining with key {cfg.pretrain_key} (and its checkpoint.pt) "
+            f"under {workspace.root / 'runs'}; "
             "run `rqbench run` with these settings first"
         )
     if env.is_main:
         write_atomic(run_dir / "config.json", json.dumps(cfg.to_dict(), indent=2, sort_keys=True))
         (run_dir / FAILED).unlink(missing_ok=True)
     try:
-        return _run(cfg, workspace, env, run_dir, source, resume=resume, progress=progress)
+        return _run(
+            cfg, workspace, env, run_dir, source, resume=resume, progress=progress, loggers=loggers, log_every=log_every
+        )
     except BaseException as exc:
         if env.is_main:
-            failure = {"error": type(exc).__name__, "message": str(exc), "traceback": traceback.format_exc(), "commit": git_commit()}
+            failure = {
+                "error": type(exc).__name__,
+                "message": str(exc),
+                "traceback": traceback.format_exc(),
+                "commit": git_commit(),
+            }
             write_atomic(run_dir / FAILED, json.dumps(failure, indent=2))
         raise
 
 
-def _run(cfg: RunConfig, workspace: Workspace, env: DistEnv, run_dir: Path, source: Path | None, *, resume: bool, progress: bool) -> pd.DataFrame:
+def _run(
+    cfg: RunConfig,
+    workspace: Workspace,
+    env: DistEnv,
+    run_dir: Path,
+    source: Path | None,
+    *,
+    resume: bool,
+    progress: bool,
+    loggers: Sequence[str],
+    log_every: float,
+) -> pd.DataFrame:
     modality: Modality = MODALITIES.get(cfg.modality)()
     barrier(env)
     began = time.perf_counter()
@@ -187,15 +235,23 @@ def _run(cfg: RunConfig, workspace: Workspace, env: DistEnv, run_dir: Path, sour
     if cfg.pretrain and source is not None:
         encoder, feature_dim = load_encoder(cfg, modality, source / CHECKPOINT, env.device)
     elif cfg.pretrain:
-        trained = pretrain(cfg, modality, run_dir, env, resume=resume, progress=progress)
+        trained = pretrain(
+            cfg, modality, run_dir, env, resume=resume, progress=progress, loggers=loggers, log_every=log_every
+        )
         encoder, feature_dim, resumed_from = trained.method.encoder, trained.method.feature_dim, trained.resumed_from
     else:
         seed_everything(cfg.seed)  # seeded random initialization: the "scratch" row
         encoder, feature_dim = modality.backbone(cfg.preset)
+        if cfg.init_from is not None:  # evaluate (and fine-tune) an exported backbone instead
+            load_encoder_weights(encoder, run_dir / INIT, cfg.modality)
         encoder = encoder.to(env.device)
     rows = pd.DataFrame()
     if env.is_main:
-        results = evaluate_encoder(encoder, feature_dim, modality, cfg.preset, cfg.seed, env.device)
+        report = (lambda line: print(line, flush=True)) if progress else None
+        results = evaluate_encoder(encoder, feature_dim, modality, cfg.preset, cfg.seed, env.device, report)
+        logs = Loggers(run_dir, cfg.key, cfg.to_dict(), loggers, write_config=not cfg.pretrain or source is not None)
+        logs.log_eval(results, step=cfg.epochs)
+        logs.close()
         wall = time.perf_counter() - began
         provenance = {
             "modality": cfg.modality,

@@ -28,7 +28,9 @@ def warmup_cosine(step: int, total_steps: int, warmup_steps: int, base_lr: float
     return base_lr * half_cosine((step - warmup_steps) / (total_steps - warmup_steps))
 
 
-def warmup_step(step: int, steps_per_epoch: int, warmup_steps: int, base_lr: float, milestones: tuple[int, ...]) -> float:
+def warmup_step(
+    step: int, steps_per_epoch: int, warmup_steps: int, base_lr: float, milestones: tuple[int, ...]
+) -> float:
     """Linear warm-up, then ``base_lr`` divided by 10 at each milestone epoch (MID-Net's schedule)."""
     if step < warmup_steps:
         return base_lr * (step + 1) / warmup_steps

@@ -48,7 +48,11 @@ def coerce(value: object, tp: Any, name: str) -> Any:
                 return coerce(value, option, name)
             except SettingError as exc:
                 errors.append(str(exc))
-        raise SettingError(errors[0] if len(errors) == 1 else f"{name} must be one of {', '.join(map(_describe, options))}, got {value!r}")
+        raise SettingError(
+            errors[0]
+            if len(errors) == 1
+            else f"{name} must be one of {', '.join(map(_describe, options))}, got {value!r}"
+        )
     if tp is Any or tp is object:
         return value
     if tp is bool:

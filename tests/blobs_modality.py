@@ -6,6 +6,8 @@ before (and independently of) the real modalities.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 from torch import Tensor, nn
 from torch.utils.data import Dataset, TensorDataset
@@ -34,7 +36,7 @@ class Blobs(Modality):
 
     name = "blobs"
     layout = ChannelLayout(channel_dim=1, batch_dims=1)
-    presets = {
+    presets: ClassVar[dict[str, Preset]] = {
         "quick": Preset(
             name="quick",
             epochs=2,
@@ -45,7 +47,9 @@ class Blobs(Modality):
             methods={"moco": {**HEADS, "temperature": 0.2}, "byol": HEADS},
             data={"n": 256},
             checkpoint_every=4,
-            eval=EvalSettings(protocols=("linear", "knn"), label_fractions=(0.1, 1.0), linear_epochs=30, knn_k=20, batch_size=64),
+            eval=EvalSettings(
+                protocols=("linear", "knn"), label_fractions=(0.1, 1.0), linear_epochs=30, knn_k=20, batch_size=64
+            ),
         ),
     }
 
@@ -59,7 +63,6 @@ class Blobs(Modality):
     def backbone(self, preset: Preset) -> tuple[nn.Module, int]:
         width = preset.backbone.get("width", 32)
         return nn.Sequential(nn.Flatten(), nn.Linear(CHANNELS * LENGTH, 64), nn.ReLU(), nn.Linear(64, width)), width
-
 
 
 @register_augmentation("blobs-noise")

@@ -5,8 +5,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import blobs_modality  # noqa: E402,F401
+import blobs_modality  # noqa: F401
 
-from rqbench.cli import main  # noqa: E402
+from rqbench.cli import main
 
 main()

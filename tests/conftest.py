@@ -8,7 +8,7 @@ import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import blobs_modality  # noqa: E402,F401  (registers the modality)
-import torch  # noqa: E402
+import blobs_modality  # noqa: F401  (registers the modality)
+import torch
 
 torch.set_num_threads(1)

@@ -18,6 +18,8 @@ spec.loader.exec_module(rq_speed)
 @pytest.mark.parametrize("bins", [1, 5, 30])
 def test_mask_baseline_equals_rqbench(shape, channel_dim, bins) -> None:
     x = torch.randn(shape)
-    ours = rq_speed.randomized_quantization(x, bins, channel_dim=channel_dim, generator=torch.Generator().manual_seed(0))
+    ours = rq_speed.randomized_quantization(
+        x, bins, channel_dim=channel_dim, generator=torch.Generator().manual_seed(0)
+    )
     mask = rq_speed.mask_based(x, bins, channel_dim, torch.Generator().manual_seed(0))
     torch.testing.assert_close(ours, mask, rtol=0, atol=0)

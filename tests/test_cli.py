@@ -15,7 +15,18 @@ runner = CliRunner()
 def test_list_shows_every_registry_with_summaries() -> None:
     result = runner.invoke(app, ["list"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    for word in ("augmentations", "methods", "modalities", "rq", "dacl", "imix", "emix", "mixup", "byola-mixup", "Randomized quantization"):
+    for word in (
+        "augmentations",
+        "methods",
+        "modalities",
+        "rq",
+        "dacl",
+        "imix",
+        "emix",
+        "mixup",
+        "byola-mixup",
+        "Randomized quantization",
+    ):
         assert word in result.output
 
 
@@ -42,11 +53,25 @@ def test_python_dash_m() -> None:
 
 
 def test_bad_data_found_while_running_is_one_error_line_not_a_traceback(tmp_path) -> None:
-    args = ["run", "dabs", "--method", "infonce", "--aug", "rq", "--set", "data.domain=chest", "--results", str(tmp_path), "--no-progress"]
+    args = [
+        "run",
+        "dabs",
+        "--method",
+        "infonce",
+        "--aug",
+        "rq",
+        "--set",
+        "data.domain=chest",
+        "--results",
+        str(tmp_path),
+        "--no-progress",
+    ]
     result = runner.invoke(app, args, env={"COLUMNS": "200"})
     assert result.exit_code == 2, result.output
     assert "error: unknown DABS domain 'chest'. Did you mean 'chexpert'?" in result.output
-    assert "Traceback" not in result.output and result.exception is not None and isinstance(result.exception, SystemExit)
+    assert (
+        "Traceback" not in result.output and result.exception is not None and isinstance(result.exception, SystemExit)
+    )
 
 
 def test_input_errors_keep_their_builtin_base() -> None:
@@ -56,7 +81,12 @@ def test_input_errors_keep_their_builtin_base() -> None:
     from rqbench.errors import InputError
     from rqbench.registry import UnknownNameError
 
-    for kind, builtin in ((DomainDataError, ValueError), (DataUnavailableError, RuntimeError), (SpecError, ValueError), (UnknownNameError, KeyError)):
+    for kind, builtin in (
+        (DomainDataError, ValueError),
+        (DataUnavailableError, RuntimeError),
+        (SpecError, ValueError),
+        (UnknownNameError, KeyError),
+    ):
         assert issubclass(kind, InputError) and issubclass(kind, builtin)
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
+import blobs_modality  # noqa: F401  (registers the blobs modality and blobs-table)
 import pandas as pd
 from typer.testing import CliRunner
 
 from rqbench.cli import app
-import blobs_modality  # noqa: F401  (registers the blobs modality and blobs-table)
 
 runner = CliRunner()
 
@@ -48,7 +48,19 @@ def test_bench_runs_missing_configs_then_skips_them_and_renders(tmp_path) -> Non
 
 
 def test_run_command_and_errors(tmp_path) -> None:
-    out = invoke("run", "blobs", "--aug", "rq(bins=4)+imix", "--method", "byol", "--results", str(tmp_path), "--no-progress", "--set", "epochs=1")
+    out = invoke(
+        "run",
+        "blobs",
+        "--aug",
+        "rq(bins=4)+imix",
+        "--method",
+        "byol",
+        "--results",
+        str(tmp_path),
+        "--no-progress",
+        "--set",
+        "epochs=1",
+    )
     assert "knn" in out and "linear" in out
     for args, message in [
         (["run", "nope"], "unknown modality 'nope'"),
@@ -64,9 +76,13 @@ def test_run_command_and_errors(tmp_path) -> None:
 
 
 def test_bench_shards_split_the_runs_without_overlap(tmp_path) -> None:
-    first = invoke("bench", "blobs-table", "--seeds", "1", "--shard", "0/2", "--results", str(tmp_path), "--no-progress")
+    first = invoke(
+        "bench", "blobs-table", "--seeds", "1", "--shard", "0/2", "--results", str(tmp_path), "--no-progress"
+    )
     assert "(shard 0/2): 2 runs, 0 finished already, 2 to do" in first
-    second = invoke("bench", "blobs-table", "--seeds", "1", "--shard", "1/2", "--results", str(tmp_path), "--no-progress")
+    second = invoke(
+        "bench", "blobs-table", "--seeds", "1", "--shard", "1/2", "--results", str(tmp_path), "--no-progress"
+    )
     assert "(shard 1/2): 1 runs, 0 finished already, 1 to do" in second
     assert pd.read_csv(tmp_path / "results.csv")["run_key"].nunique() == 3
     whole = invoke("bench", "blobs-table", "--seeds", "1", "--results", str(tmp_path), "--no-progress")

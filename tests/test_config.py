@@ -22,12 +22,20 @@ def test_key_is_stable_and_canonical() -> None:
     assert RunConfig("blobs", "moco", "rq(bins=8,p=0.5)", preset.with_overrides(epochs=3), 0).key != a.key
 
 
-
 def test_key_is_the_same_in_another_process() -> None:
     """The key hashes the sorted JSON config, not Python's salted hash(): any process agrees."""
-    code = "from rqbench.config import RunConfig; from rqbench.preset import Preset; print(RunConfig('m', 'moco', 'rq', Preset('p', epochs=1, batch_size=2), 3).key)"
+    code = (
+        "from rqbench.config import RunConfig; from rqbench.preset import Preset; "
+        "print(RunConfig('m', 'moco', 'rq', Preset('p', epochs=1, batch_size=2), 3).key)"
+    )
     keys = {
-        subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": seed}, capture_output=True, text=True, check=True).stdout.strip()
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         for seed in ("1", "2")
     }
     assert keys == {RunConfig("m", "moco", "rq", Preset("p", epochs=1, batch_size=2), 3).key}
@@ -56,5 +64,7 @@ def test_fields_added_later_keep_old_keys_at_their_defaults() -> None:
         del legacy["preset"]["eval"][name]
     expected = hashlib.sha256(json.dumps(legacy, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
     assert cfg.key == expected
-    changed = RunConfig("blobs", "moco", "rq", Blobs.presets["quick"].with_overrides(eval={"val_fraction": 0.1, "patience": 5}), 0)
+    changed = RunConfig(
+        "blobs", "moco", "rq", Blobs.presets["quick"].with_overrides(eval={"val_fraction": 0.1, "patience": 5}), 0
+    )
     assert changed.key != cfg.key

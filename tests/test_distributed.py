@@ -20,13 +20,19 @@ WORLD = 2
 N_LOCAL = 4
 T = 0.2
 
-pytestmark = pytest.mark.skipif(not (dist.is_available() and dist.is_gloo_available()), reason="needs torch.distributed with gloo")
+pytestmark = pytest.mark.skipif(
+    not (dist.is_available() and dist.is_gloo_available()), reason="needs torch.distributed with gloo"
+)
 
 
-def _worker(rank: int, init_file: str, out_dir: str, q: torch.Tensor, k: torch.Tensor, partner: torch.Tensor, lam: torch.Tensor) -> None:
+def _worker(
+    rank: int, init_file: str, out_dir: str, q: torch.Tensor, k: torch.Tensor, partner: torch.Tensor, lam: torch.Tensor
+) -> None:
     os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")  # loopback only
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=WORLD, timeout=timedelta(seconds=30))
+    dist.init_process_group(
+        "gloo", init_method=f"file://{init_file}", rank=rank, world_size=WORLD, timeout=timedelta(seconds=30)
+    )
     try:
         local = slice(rank * N_LOCAL, (rank + 1) * N_LOCAL)
         k_all, r = gather_keys(k[local])

@@ -1,4 +1,5 @@
-"""``rqbench doctor``: versions against the lock, plugins, Debian packages, disk; and a broken plugin in ``rqbench list``."""
+"""``rqbench doctor``: versions against the lock, plugins, Debian packages, disk; and a broken plugin in
+``rqbench list``."""
 
 from __future__ import annotations
 
@@ -81,7 +82,11 @@ def test_debian_check_gives_the_apt_line_for_what_is_missing() -> None:
 
 
 def test_setup_installs_exactly_the_debian_packages_the_modalities_declare() -> None:
-    listed = {line.strip() for line in (ROOT / "debian-packages.txt").read_text().splitlines() if line.strip() and not line.lstrip().startswith("#")}
+    listed = {
+        line.strip()
+        for line in (ROOT / "debian-packages.txt").read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    }
     declared = {p for e in MODALITIES.entries() for p in e.obj.debian_packages}
     assert listed == declared
 
@@ -119,15 +124,24 @@ def broken_plugin_path(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)]), "COLUMNS": "250", "NO_COLOR": "1"}
 
 
-def test_list_shows_a_broken_plugin_with_cause_and_fix_and_run_exits_2(broken_plugin_path: dict[str, str], tmp_path: Path) -> None:
-    listed = subprocess.run([sys.executable, "-m", "rqbench", "list"], capture_output=True, text=True, env=broken_plugin_path)
+def test_list_shows_a_broken_plugin_with_cause_and_fix_and_run_exits_2(
+    broken_plugin_path: dict[str, str], tmp_path: Path
+) -> None:
+    listed = subprocess.run(
+        [sys.executable, "-m", "rqbench", "list"], capture_output=True, text=True, env=broken_plugin_path
+    )
     assert listed.returncode == 0, listed.stderr
     assert "brokenmod" in listed.stdout and "BROKEN plugin (no_such_module_xyz.modality)" in listed.stdout
     assert "ModuleNotFoundError" in listed.stdout and "reinstall or fix the package 'broken-modality'" in listed.stdout
     ran = subprocess.run(
-        [sys.executable, "-m", "rqbench", "run", "brokenmod", "--results", str(tmp_path / "r")], capture_output=True, text=True, env=broken_plugin_path
+        [sys.executable, "-m", "rqbench", "run", "brokenmod", "--results", str(tmp_path / "r")],
+        capture_output=True,
+        text=True,
+        env=broken_plugin_path,
     )
     assert ran.returncode == 2 and "modality plugin 'brokenmod'" in ran.stdout and "failed to load" in ran.stdout
     assert "Traceback" not in ran.stdout + ran.stderr and not (tmp_path / "r").exists()
-    doctor = subprocess.run([sys.executable, "-m", "rqbench", "doctor"], capture_output=True, text=True, env=broken_plugin_path)
+    doctor = subprocess.run(
+        [sys.executable, "-m", "rqbench", "doctor"], capture_output=True, text=True, env=broken_plugin_path
+    )
     assert doctor.returncode == 1 and "modality plugin brokenmod" in doctor.stdout

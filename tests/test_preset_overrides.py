@@ -8,7 +8,9 @@ from rqbench.preset import Preset
 
 
 def _preset() -> Preset:
-    return Preset(name="p", epochs=1, batch_size=4, data={"domain": "images", "size": 28}, methods={"moco": {"temperature": 0.2}})
+    return Preset(
+        name="p", epochs=1, batch_size=4, data={"domain": "images", "size": 28}, methods={"moco": {"temperature": 0.2}}
+    )
 
 
 def test_dotted_key_sets_one_entry_and_keeps_the_rest() -> None:
@@ -18,7 +20,9 @@ def test_dotted_key_sets_one_entry_and_keeps_the_rest() -> None:
 
 
 def test_nested_and_new_keys() -> None:
-    out = _preset().with_overrides(**{"methods.moco.temperature": 1.0, "methods.byol.momentum": 0.9, "backbone.dim": 64})
+    out = _preset().with_overrides(
+        **{"methods.moco.temperature": 1.0, "methods.byol.momentum": 0.9, "backbone.dim": 64}
+    )
     assert out.methods == {"moco": {"temperature": 1.0}, "byol": {"momentum": 0.9}}
     assert out.backbone == {"dim": 64}
 
@@ -36,7 +40,12 @@ def test_dotted_applies_on_top_of_a_plain_replacement() -> None:
 
 @pytest.mark.parametrize(
     "key, match",
-    [("nope.x", "unknown preset field"), ("eval.nope", "unknown evaluation setting"), ("epochs.x", "not a mapping"), ("data.size.x", "holds int")],
+    [
+        ("nope.x", "unknown preset field"),
+        ("eval.nope", "unknown evaluation setting"),
+        ("epochs.x", "not a mapping"),
+        ("data.size.x", "holds int"),
+    ],
 )
 def test_bad_dotted_keys(key: str, match: str) -> None:
     with pytest.raises(ValueError, match=match):

@@ -29,7 +29,9 @@ def test_register_get_names_and_summary() -> None:
 def test_unknown_name_is_a_clear_error() -> None:
     reg: Registry[type] = Registry("widget")
     reg.register("alpha")(int)
-    with pytest.raises(UnknownNameError, match="unknown widget 'alpah'. Did you mean 'alpha'\\? Registered widgets: alpha"):
+    with pytest.raises(
+        UnknownNameError, match="unknown widget 'alpah'. Did you mean 'alpha'\\? Registered widgets: alpha"
+    ):
         reg.get("alpah")
     with pytest.raises(ValueError):  # also a ValueError, for callers that catch those
         reg.get("zzz")
@@ -61,7 +63,9 @@ def test_entry_point_plugins_are_loaded(monkeypatch) -> None:
 def test_a_broken_plugin_is_recorded_with_cause_and_fix_and_named_when_requested(monkeypatch) -> None:
     ep = importlib.metadata.EntryPoint(name="broken", value="no_such_module_xyz", group="test.broken")
     real = importlib.metadata.entry_points
-    monkeypatch.setattr(importlib.metadata, "entry_points", lambda **kw: [ep] if kw.get("group") == "test.broken" else real(**kw))
+    monkeypatch.setattr(
+        importlib.metadata, "entry_points", lambda **kw: [ep] if kw.get("group") == "test.broken" else real(**kw)
+    )
     reg: Registry[type] = Registry("widget", group="test.broken")
     reg.register("fine")(int)
     assert reg.names() == ["fine"]
@@ -69,8 +73,13 @@ def test_a_broken_plugin_is_recorded_with_cause_and_fix_and_named_when_requested
     assert (failure.name, failure.target) == ("broken", "no_such_module_xyz")
     assert failure.cause.startswith("ModuleNotFoundError: No module named 'no_such_module_xyz'")
     assert "Fix:" in failure.describe("widget") and "rqbench doctor" in failure.fix
-    with pytest.raises(UnknownNameError, match="widget plugin 'broken' \\(no_such_module_xyz\\) failed to load: ModuleNotFoundError.*Fix:"):
+    with pytest.raises(
+        UnknownNameError,
+        match="widget plugin 'broken' \\(no_such_module_xyz\\) failed to load: ModuleNotFoundError.*Fix:",
+    ):
         reg.get("broken")
     # a name the broken plugin may have provided under another name points at it too
-    with pytest.raises(UnknownNameError, match="unknown widget 'other'.*It may come from a broken plugin: widget plugin 'broken'"):
+    with pytest.raises(
+        UnknownNameError, match="unknown widget 'other'.*It may come from a broken plugin: widget plugin 'broken'"
+    ):
         reg.get("other")

@@ -9,8 +9,9 @@ from rqbench.results import COLUMNS, LEGACY_COLUMNS, ResultsCorruptError, Result
 
 def row(key: str = "k1", value: float = 50.0, **kw) -> dict:
     base = dict(
-        modality="blobs", dataset="blobs", method="moco", aug="rq(bins=8)", backbone="mlp", preset="quick", epochs=2, seed=0,
-        protocol="linear", label_fraction=1.0, metric="top1", value=value, commit="abc", hardware="cpu, with, commas", wall_time_s=1.5, run_key=key, env="0123abcd",
+        modality="blobs", dataset="blobs", method="moco", aug="rq(bins=8)", backbone="mlp", preset="quick", epochs=2,
+        seed=0, protocol="linear", label_fraction=1.0, metric="top1", value=value, commit="abc",
+        hardware="cpu, with, commas", wall_time_s=1.5, run_key=key, env="0123abcd",
     )  # fmt: skip
     return {**base, **kw}
 
@@ -37,9 +38,12 @@ def test_missing_column_is_refused(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("mutate", "match"),
     [
-        (lambda lines: lines[:2] + ["blobs,blobs,moco"] + lines[2:], r"results.csv:3: expected 17 fields, found 3"),
-        (lambda lines: [lines[0], lines[1].replace(",50.0,", ",fifty,")] + lines[2:], r"results.csv:2: column 'value' is not a number"),
-        (lambda lines: ["a,b"] + lines[1:], r"results.csv:1: header"),
+        (lambda lines: [*lines[:2], "blobs,blobs,moco", *lines[2:]], r"results.csv:3: expected 17 fields, found 3"),
+        (
+            lambda lines: [lines[0], lines[1].replace(",50.0,", ",fifty,"), *lines[2:]],
+            r"results.csv:2: column 'value' is not a number",
+        ),
+        (lambda lines: ["a,b", *lines[1:]], r"results.csv:1: header"),
     ],
 )
 def test_corrupt_file_reports_the_line(tmp_path, mutate, match) -> None:

@@ -11,13 +11,13 @@ import textwrap
 import time
 from pathlib import Path
 
+import blobs_modality  # noqa: F401  (registers the blobs modality and blobs-table)
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from rqbench.cli import app
 from rqbench.code_identity import identity
-import blobs_modality  # noqa: F401  (registers the blobs modality and blobs-table)
 from rqbench.runner import Workspace, make_config, run
 
 runner = CliRunner()
@@ -37,7 +37,21 @@ def test_a_debugging_run_does_not_change_the_table_and_is_named(tmp_path) -> Non
     invoke("bench", "blobs-table", "--seeds", "2", "--results", str(tmp_path), "--no-progress")
     before = cells(tmp_path)
     # the trial: same modality, method, aug and seed, other data size and epochs
-    invoke("run", "blobs", "--aug", "rq(bins=4)", "--seed", "1", "--set", "data.n=128", "--set", "epochs=1", "--results", str(tmp_path), "--no-progress")
+    invoke(
+        "run",
+        "blobs",
+        "--aug",
+        "rq(bins=4)",
+        "--seed",
+        "1",
+        "--set",
+        "data.n=128",
+        "--set",
+        "epochs=1",
+        "--results",
+        str(tmp_path),
+        "--no-progress",
+    )
     out = invoke("table", "blobs-table", "--results", str(tmp_path))
     assert cells(tmp_path) == before
     assert "1 run(s) of blobs-table's rows ignored" in out and "settings differ (data.n, epochs)" in out
@@ -57,7 +71,8 @@ def test_keys_see_processes_and_component_versions(tmp_path, monkeypatch) -> Non
 
 def test_editing_a_plugin_file_changes_the_key(tmp_path, monkeypatch) -> None:
     plugin = tmp_path / "negate_plugin_for_keys.py"
-    plugin.write_text(textwrap.dedent('''
+    plugin.write_text(
+        textwrap.dedent('''
         from rqbench.augment import Augmentation, Stage, register_augmentation
 
         @register_augmentation("negate-keys-test")
@@ -66,7 +81,8 @@ def test_editing_a_plugin_file_changes_the_key(tmp_path, monkeypatch) -> None:
             stage = Stage.CHANNEL
             def forward(self, x):
                 return -x
-    '''))
+    ''')
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     __import__("negate_plugin_for_keys")
     first = make_config("blobs", "moco", "negate-keys-test")
@@ -92,7 +108,10 @@ def test_evaluation_settings_reuse_the_finished_pretraining(tmp_path) -> None:
     started = time.perf_counter()
     out = invoke("run", *base, "--set", "eval.knn_k=5", "--no-progress")
     assert "evaluating the finished pretraining" in out
-    a, b = make_config("blobs", "moco", "rq(bins=4)", epochs=1), make_config("blobs", "moco", "rq(bins=4)", epochs=1, **{"eval.knn_k": 5})
+    a, b = (
+        make_config("blobs", "moco", "rq(bins=4)", epochs=1),
+        make_config("blobs", "moco", "rq(bins=4)", epochs=1, **{"eval.knn_k": 5}),
+    )
     assert a.pretrain_key == b.pretrain_key and a.key != b.key
     new_dir = tmp_path / "runs" / b.key
     assert not (new_dir / "metrics.jsonl").exists() and not (new_dir / "checkpoint.pt").exists()  # nothing was trained
@@ -108,17 +127,25 @@ def test_evaluation_settings_reuse_the_finished_pretraining(tmp_path) -> None:
     ("args", "message"),
     [
         (["--set", "epochs=1.5"], "epochs must be a whole number, got 1.5"),
-        (["--set", "eval.protocols=('linear','knnn')"], "eval.protocols = ('linear', 'knnn'): must be a non-empty tuple of"),
+        (
+            ["--set", "eval.protocols=('linear','knnn')"],
+            "eval.protocols = ('linear', 'knnn'): must be a non-empty tuple of",
+        ),
         (["--set", "lr_scaling=maybe"], "lr_scaling must be true or false"),
         (["--set", "batch_size=300"], "batch_size = 300: must be at most the pretraining set's 256 samples"),
         (["--set", "nosuch=1"], "unknown preset field(s) nosuch"),
         (["--set", "eval.knn_k=0"], "eval.knn_k = 0: must be >= 1"),
-        (["--set", "eval.label_fractions=(2.0,)"], "eval.label_fractions = (2.0,): must be a non-empty tuple of fractions in (0, 1]"),
+        (
+            ["--set", "eval.label_fractions=(2.0,)"],
+            "eval.label_fractions = (2.0,): must be a non-empty tuple of fractions in (0, 1]",
+        ),
         (["--set", "warmup_epochs=-5"], "warmup_epochs = -5.0: must be in [0, epochs = 2]"),
     ],
 )
 def test_bad_settings_are_one_clear_line_before_any_work(tmp_path, args, message) -> None:
-    result = runner.invoke(app, ["run", "blobs", "--results", str(tmp_path), "--no-progress", *args], env={"COLUMNS": "250"})
+    result = runner.invoke(
+        app, ["run", "blobs", "--results", str(tmp_path), "--no-progress", *args], env={"COLUMNS": "250"}
+    )
     assert result.exit_code == 2 and message in " ".join(result.output.split()), result.output
     assert "Traceback" not in result.output
     assert not list((tmp_path / "runs").glob("*/metrics.jsonl"))  # nothing trained

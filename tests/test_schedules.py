@@ -1,7 +1,9 @@
-"""Schedules against their formulas: warm-up + cosine and step learning rates, the cosine EMA momentum, the evaluation cosine."""
+"""Schedules against their formulas: warm-up + cosine and step learning rates, the cosine EMA momentum,
+the evaluation cosine."""
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -38,7 +40,7 @@ def test_cosine_momentum_matches_formula_everywhere():
         assert cosine_momentum(t, 100, 0.996) == pytest.approx(expected, abs=1e-15)
     # monotone non-decreasing
     ms = [cosine_momentum(t, 40, 0.9) for t in range(41)]
-    assert all(a <= b for a, b in zip(ms, ms[1:]))
+    assert all(a <= b for a, b in itertools.pairwise(ms))
 
 
 def test_cosine_momentum_saturates_past_the_end():
@@ -54,4 +56,6 @@ def test_cosine_momentum_rejects_bad_arguments(args):
 def test_half_cosine_and_the_evaluation_cosine() -> None:
     assert (half_cosine(0.0), half_cosine(0.5), half_cosine(1.0)) == (1.0, pytest.approx(0.5), 0.0)
     assert half_cosine(-1.0) == 1.0 and half_cosine(2.0) == 0.0
-    assert cosine_lr(0.1, 5, 10) == pytest.approx(0.05) and cosine_lr(1.0, 1, 3) == pytest.approx(0.5 * (1 + math.cos(math.pi / 3)))
+    assert cosine_lr(0.1, 5, 10) == pytest.approx(0.05) and cosine_lr(1.0, 1, 3) == pytest.approx(
+        0.5 * (1 + math.cos(math.pi / 3))
+    )

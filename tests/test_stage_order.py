@@ -1,4 +1,5 @@
-"""A modality with another stage order is one class attribute; the run key sees the order only where it changes the views."""
+"""A modality with another stage order is one class attribute; the run key sees the order only where it
+changes the views."""
 
 from __future__ import annotations
 

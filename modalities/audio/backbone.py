@@ -86,9 +86,16 @@ class AudioNTT2020(nn.Module):
         self.n_mels, self.d, self.channels = n_mels, d, channels
         blocks: list[nn.Module] = []
         for c_in in (1, channels, channels):
-            blocks += [nn.Conv2d(c_in, channels, 3, padding=1), nn.BatchNorm2d(channels), nn.ReLU(), nn.MaxPool2d(2, stride=2)]
+            blocks += [
+                nn.Conv2d(c_in, channels, 3, padding=1),
+                nn.BatchNorm2d(channels),
+                nn.ReLU(),
+                nn.MaxPool2d(2, stride=2),
+            ]
         self.features = nn.Sequential(*blocks)
-        self.fc = nn.Sequential(nn.Linear(channels * (n_mels // 8), d), nn.ReLU(), nn.Dropout(p=dropout), nn.Linear(d, d), nn.ReLU())
+        self.fc = nn.Sequential(
+            nn.Linear(channels * (n_mels // 8), d), nn.ReLU(), nn.Dropout(p=dropout), nn.Linear(d, d), nn.ReLU()
+        )
 
     def frames(self, x: Tensor) -> Tensor:
         """Frame embeddings ``(B, T // 8, d)`` of a log-mel batch ``(B, 1, n_mels, T)``."""
@@ -120,6 +127,8 @@ class AudioEncoder(nn.Module):
         return self.net(self.post_norm(x))
 
 
-def audio_encoder(n_mels: int = 64, d: int = 2048, channels: int = 64, dropout: float = 0.3) -> tuple[AudioEncoder, int]:
+def audio_encoder(
+    n_mels: int = 64, d: int = 2048, channels: int = 64, dropout: float = 0.3
+) -> tuple[AudioEncoder, int]:
     """A fresh :class:`AudioEncoder` (post-norm + AudioNTT2020) and its embedding width ``d``."""
     return AudioEncoder(AudioNTT2020(n_mels, d, channels, dropout)), d

@@ -60,7 +60,15 @@ import numpy as np
 import pyarrow as pa
 import torch
 
-from rqbench.cache import CACHE_FORMAT, cache_root, entry_name, progress_bar, quiet_datasets_progress, read_entry, write_entry
+from rqbench.cache import (
+    CACHE_FORMAT,
+    cache_root,
+    entry_name,
+    progress_bar,
+    quiet_datasets_progress,
+    read_entry,
+    write_entry,
+)
 from rqbench.errors import InputError
 from rqbench.registry import Registry
 
@@ -100,7 +108,12 @@ __all__ = [
 CORPORA: Registry[Callable[..., CorpusPlan]] = Registry(
     "audio corpus",
     group="rqbench.audio_corpora",
-    builtins=("modalities.audio.notes", "modalities.audio.words", "modalities.audio.speakers", "modalities.audio.langid"),
+    builtins=(
+        "modalities.audio.notes",
+        "modalities.audio.words",
+        "modalities.audio.speakers",
+        "modalities.audio.langid",
+    ),
 )
 
 
@@ -117,7 +130,9 @@ def require_executable(program: str, package: str, purpose: str) -> str:
     """The full path of ``program``, or :class:`AudioUnavailableError` naming its Debian package."""
     path = shutil.which(program)
     if path is None:
-        raise AudioUnavailableError(f"{purpose} needs the program {program!r}, which is not on PATH. Install it with: {apt_command(package)}")
+        raise AudioUnavailableError(
+            f"{purpose} needs the program {program!r}, which is not on PATH. Install it with: {apt_command(package)}"
+        )
     return path
 
 
@@ -125,7 +140,9 @@ def require_file(path: str | os.PathLike[str], package: str, purpose: str, hint:
     """``path`` if it is a file, else :class:`AudioUnavailableError` naming its Debian package."""
     file = Path(path).expanduser()
     if not file.is_file():
-        raise AudioUnavailableError(f"{purpose} needs {file}, which does not exist. Install it with: {apt_command(package)}{hint}")
+        raise AudioUnavailableError(
+            f"{purpose} needs {file}, which does not exist. Install it with: {apt_command(package)}{hint}"
+        )
     return file
 
 
@@ -136,7 +153,8 @@ def require_module(module: str, pip_name: str, purpose: str, apt_packages: Seque
     except ImportError as exc:  # pyfluidsynth raises ImportError when libfluidsynth is missing
         apt = f" and the system library: {apt_command(*apt_packages)}" if apt_packages else ""
         raise AudioUnavailableError(
-            f"{purpose} needs the Python module {module!r} ({type(exc).__name__}: {exc}). Install it with: pip install {pip_name}{apt}"
+            f"{purpose} needs the Python module {module!r} ({type(exc).__name__}: {exc}). "
+            f"Install it with: pip install {pip_name}{apt}"
         ) from exc
 
 
@@ -147,7 +165,10 @@ def run_tool(command: Sequence[str], what: str, timeout: float = 60.0) -> bytes:
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise RuntimeError(f"{what}: running {' '.join(command)!r} failed: {exc}") from exc
     if done.returncode != 0:
-        raise RuntimeError(f"{what}: {' '.join(command)!r} exited with status {done.returncode}: {done.stderr.decode(errors='replace').strip()}")
+        raise RuntimeError(
+            f"{what}: {' '.join(command)!r} exited with status {done.returncode}: "
+            f"{done.stderr.decode(errors='replace').strip()}"
+        )
     return done.stdout
 
 
@@ -158,7 +179,9 @@ def tool_version(command: Sequence[str]) -> str:
         done = subprocess.run(list(command), capture_output=True, timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return ""
-    lines = [line.strip() for line in (done.stdout or done.stderr).decode(errors="replace").splitlines() if line.strip()]
+    lines = [
+        line.strip() for line in (done.stdout or done.stderr).decode(errors="replace").splitlines() if line.strip()
+    ]
     if not lines:
         return ""
     line = next((x for x in lines if "version" in x.lower()), lines[0])
@@ -225,7 +248,8 @@ def clips_to_dataset(clips: Sequence[Clip], class_names: Sequence[str], split: s
             raise ValueError(f"clip {clip.clip_id}: label {clip.label} outside [0, {len(class_names)})")
     features = clip_features(class_names)
     audio_type = features.arrow_schema.field("audio").type
-    chunks, start = [], 0
+    chunks: list[Any] = []  # pyarrow ListArrays
+    start = 0
     limit = 2**31 - 1  # list<float> has 32-bit offsets: chunk the column below 2**31 samples
     while start < len(clips) or not chunks:
         stop, total = start, 0
@@ -235,7 +259,11 @@ def clips_to_dataset(clips: Sequence[Clip], class_names: Sequence[str], split: s
         block = clips[start:stop]
         lengths = np.array([c.audio.size for c in block], dtype=np.int64)
         offsets = np.concatenate([np.zeros(1, np.int64), np.cumsum(lengths)]).astype(np.int32)
-        values = np.concatenate([c.audio.astype(np.float32, copy=False) for c in block]) if block else np.zeros(0, np.float32)
+        values = (
+            np.concatenate([c.audio.astype(np.float32, copy=False) for c in block])
+            if block
+            else np.zeros(0, np.float32)
+        )
         chunks.append(pa.ListArray.from_arrays(pa.array(offsets), pa.array(values, type=pa.float32())).cast(audio_type))
         start = stop
     table = pa.table(
@@ -252,7 +280,9 @@ def clips_to_dataset(clips: Sequence[Clip], class_names: Sequence[str], split: s
     return datasets.Dataset(table, info=datasets.DatasetInfo(features=features))
 
 
-def dataset_audio(split: datasets.Dataset, indices: Sequence[int] | np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def dataset_audio(
+    split: datasets.Dataset, indices: Sequence[int] | np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """All (or the ``indices``) clips of a split as one flat float32 array and int64 offsets.
 
     Clip ``i`` is ``values[offsets[i]:offsets[i + 1]]``. Read straight from Arrow (fast); the
@@ -358,7 +388,9 @@ class CorpusPlan:
     build: Callable[[bool], AudioCorpus]
 
 
-def register_corpus(name: str, scales: Mapping[str, Mapping[str, Any]]) -> Callable[[Callable[..., CorpusPlan]], Callable[..., CorpusPlan]]:
+def register_corpus(
+    name: str, scales: Mapping[str, Mapping[str, Any]]
+) -> Callable[[Callable[..., CorpusPlan]], Callable[..., CorpusPlan]]:
     """Register a corpus loader under ``name`` with its named size ``scales``."""
 
     def decorate(loader: Callable[..., CorpusPlan]) -> Callable[..., CorpusPlan]:
@@ -375,7 +407,14 @@ def cache_entry_name(corpus: str, key: Mapping[str, Any]) -> str:
 
 def _read_entry(path: Path, name: str) -> AudioCorpus:
     loaded, meta = read_entry(path, ("train", "test"))
-    return AudioCorpus(name, loaded["train"], loaded["test"], tuple(meta["class_names"]), info=meta.get("info", {}), sample_rate=int(meta["sample_rate"]))
+    return AudioCorpus(
+        name,
+        loaded["train"],
+        loaded["test"],
+        tuple(meta["class_names"]),
+        info=meta.get("info", {}),
+        sample_rate=int(meta["sample_rate"]),
+    )
 
 
 def _write_entry(path: Path, corpus_name: str, key: Mapping[str, Any], corpus: AudioCorpus, seconds: float) -> None:
@@ -474,7 +513,11 @@ def _pretraining_set(corpora: Sequence[AudioCorpus], also_exclude: Sequence[Audi
     for corpus in corpora:
         ids = corpus.column("train", "clip_id")
         digests = _digests(corpus.train)
-        keep = [i for i, (cid, dig) in enumerate(zip(ids, digests, strict=True)) if cid not in test_ids and dig not in test_digests]
+        keep = [
+            i
+            for i, (cid, dig) in enumerate(zip(ids, digests, strict=True))
+            if cid not in test_ids and dig not in test_digests
+        ]
         part = corpus.train.select(keep).select_columns(["audio", "clip_id"]).flatten_indices()
         part = part.add_column("corpus", [corpus.name] * len(part))
         parts.append(part.select_columns(["audio", "corpus", "clip_id"]))

@@ -44,7 +44,18 @@ from torch.utils.data import Dataset
 from .cache import AudioUnavailableError, cache_root
 from .features import CROP_SAMPLES, log_mel, read_audio, seconds_to_samples
 
-__all__ = ["ClipStore", "EvalClips", "HubClips", "NormStats", "PretrainCrops", "cached_stats", "load_hub_audio", "logmel_stats", "stats_subset", "window"]
+__all__ = [
+    "ClipStore",
+    "EvalClips",
+    "HubClips",
+    "NormStats",
+    "PretrainCrops",
+    "cached_stats",
+    "load_hub_audio",
+    "logmel_stats",
+    "stats_subset",
+    "window",
+]
 
 
 class ClipStore:
@@ -170,7 +181,9 @@ class PretrainCrops(Dataset):
         length: window length in samples (0.95 s).
     """
 
-    def __init__(self, clips: Any, stats: NormStats, indices: Sequence[int] | None = None, length: int = CROP_SAMPLES) -> None:
+    def __init__(
+        self, clips: Any, stats: NormStats, indices: Sequence[int] | None = None, length: int = CROP_SAMPLES
+    ) -> None:
         self.clips = clips
         self.stats = stats
         self.indices = list(range(len(clips))) if indices is None else [int(i) for i in indices]
@@ -204,7 +217,9 @@ class EvalClips(Dataset):
             for the training split, then pass ``dataset.stats`` to the test split).
     """
 
-    def __init__(self, clips: Any, labels: Sequence[int] | np.ndarray, seconds: float, stats: NormStats | None = None) -> None:
+    def __init__(
+        self, clips: Any, labels: Sequence[int] | np.ndarray, seconds: float, stats: NormStats | None = None
+    ) -> None:
         if len(clips) != len(labels):
             raise ValueError(f"{len(clips)} clips but {len(labels)} labels")
         self.clips = clips
@@ -248,7 +263,9 @@ class _Windows:
 # AudioSet (or any audio dataset) from the Hugging Face Hub
 
 
-def load_hub_audio(hub: str, config: str | None = None, split: str = "train", audio_column: str = "audio", **kwargs: Any) -> datasets.Dataset:
+def load_hub_audio(
+    hub: str, config: str | None = None, split: str = "train", audio_column: str = "audio", **kwargs: Any
+) -> datasets.Dataset:
     """A Hub audio dataset with its audio column left undecoded (decoded here with ``soundfile``).
 
     Raises:
@@ -258,8 +275,15 @@ def load_hub_audio(hub: str, config: str | None = None, split: str = "train", au
     try:
         data = datasets.load_dataset(hub, config, split=split, **kwargs)
     except Exception as exc:  # offline, gated, missing: all mean "not available here"
-        offline = any(os.environ.get(v, "").lower() in ("1", "true", "yes", "on") for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
-        why = "HF_HUB_OFFLINE is set and it is not in the local Hugging Face cache" if offline else "it could not be downloaded"
+        offline = any(
+            os.environ.get(v, "").lower() in ("1", "true", "yes", "on")
+            for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+        )
+        why = (
+            "HF_HUB_OFFLINE is set and it is not in the local Hugging Face cache"
+            if offline
+            else "it could not be downloaded"
+        )
         raise AudioUnavailableError(
             f"the audio pretraining set {hub!r} (config {config!r}, split {split!r}) is not available: {why} "
             f"({type(exc).__name__}: {exc}). The paper preset pretrains on AudioSet from the Hugging Face Hub: "
@@ -299,4 +323,3 @@ def cached_stats(key: dict[str, Any], compute: Any, cache_dir: str | os.PathLike
     tmp.write_text(json.dumps({"key": key, "mean": stats.mean, "std": stats.std}, indent=1, default=str))
     os.replace(tmp, path)
     return stats
-

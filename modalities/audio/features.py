@@ -120,7 +120,9 @@ def _describe(source: Any, name: str | None) -> str:
     return "<in-memory audio>"
 
 
-def decode_audio(source: str | os.PathLike[str] | bytes | IO[bytes], *, name: str | None = None) -> tuple[np.ndarray, int]:
+def decode_audio(
+    source: str | os.PathLike[str] | bytes | IO[bytes], *, name: str | None = None
+) -> tuple[np.ndarray, int]:
     """A file, a byte string or a binary file object decoded with ``soundfile``.
 
     Returns ``(wave, rate)``: a mono float32 array (channels averaged) at the file's own rate.
@@ -160,7 +162,9 @@ def decode_audio(source: str | os.PathLike[str] | bytes | IO[bytes], *, name: st
     return np.ascontiguousarray(wave, dtype=np.float32), int(rate)
 
 
-def read_audio(source: str | os.PathLike[str] | bytes | IO[bytes], *, sample_rate: int = SAMPLE_RATE, name: str | None = None) -> np.ndarray:
+def read_audio(
+    source: str | os.PathLike[str] | bytes | IO[bytes], *, sample_rate: int = SAMPLE_RATE, name: str | None = None
+) -> np.ndarray:
     """A file (or bytes) as a mono float32 waveform at ``sample_rate`` (16 kHz by default).
 
     Reads with ``soundfile`` (:func:`decode_audio`) and resamples with :func:`resample`. Raises
@@ -207,7 +211,7 @@ def resample(wave: np.ndarray | Tensor, orig_rate: float, new_rate: float = SAMP
     orig = check_rate(orig_rate, "the original sample rate")
     new = check_rate(new_rate, "the target sample rate")
     as_numpy = not isinstance(wave, Tensor)
-    x = torch.from_numpy(np.ascontiguousarray(wave, dtype=np.float32)) if as_numpy else wave
+    x = wave if isinstance(wave, Tensor) else torch.from_numpy(np.ascontiguousarray(wave, dtype=np.float32))
     if x.shape[-1] == 0:
         raise ValueError("cannot resample an empty waveform (0 samples)")
     if not x.is_floating_point():
@@ -255,7 +259,7 @@ def seconds_to_samples(seconds: float, sample_rate: int = SAMPLE_RATE) -> int:
     """``round(seconds * sample_rate)``: 0.95 s at 16 kHz is 15,200 samples."""
     if not seconds > 0:
         raise ValueError(f"seconds must be positive, got {seconds!r}")
-    return int(round(seconds * check_rate(sample_rate)))
+    return round(seconds * check_rate(sample_rate))
 
 
 def num_frames(num_samples: int, hop_length: int = HOP_LENGTH, n_fft: int = N_FFT) -> int:
@@ -299,13 +303,24 @@ class LogMel(nn.Module):
         super().__init__()
         check_rate(sample_rate)
         if not 0 <= f_min < f_max <= sample_rate / 2:
-            raise ValueError(f"need 0 <= f_min < f_max <= sample_rate / 2, got f_min={f_min}, f_max={f_max}, sample_rate={sample_rate}")
+            raise ValueError(
+                f"need 0 <= f_min < f_max <= sample_rate / 2, "
+                f"got f_min={f_min}, f_max={f_max}, sample_rate={sample_rate}"
+            )
         self.n_fft = n_fft
         self.hop_length = hop_length
         self.n_mels = n_mels
         self.eps = eps
         self.melspec = torchaudio.transforms.MelSpectrogram(
-            sample_rate=sample_rate, n_fft=n_fft, win_length=win_length, hop_length=hop_length, n_mels=n_mels, f_min=f_min, f_max=f_max, power=2.0, center=True
+            sample_rate=sample_rate,
+            n_fft=n_fft,
+            win_length=win_length,
+            hop_length=hop_length,
+            n_mels=n_mels,
+            f_min=f_min,
+            f_max=f_max,
+            power=2.0,
+            center=True,
         )
 
     def extra_repr(self) -> str:
@@ -331,7 +346,15 @@ def librosa_mel_spectrogram(sample_rate: int, n_fft: int, hop_length: int, n_mel
     window of ``n_fft``, centred frames with reflect padding, power 2, Slaney mel scale and area
     normalization, 0 Hz to Nyquist (DABS's speech features; ``torchaudio`` is used here only)."""
     return torchaudio.transforms.MelSpectrogram(
-        sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels, power=2.0, center=True, pad_mode="reflect", norm="slaney", mel_scale="slaney"
+        sample_rate=sample_rate,
+        n_fft=n_fft,
+        hop_length=hop_length,
+        n_mels=n_mels,
+        power=2.0,
+        center=True,
+        pad_mode="reflect",
+        norm="slaney",
+        mel_scale="slaney",
     )
 
 
@@ -370,7 +393,13 @@ def _window(n: int, length: int, random: bool, generator: torch.Generator | None
     return int(torch.randint(0, n - length + 1, (1,), generator=generator))
 
 
-def crop_or_pad(wave: np.ndarray | Tensor, length: int = CROP_SAMPLES, *, random: bool = True, generator: torch.Generator | None = None) -> Tensor:
+def crop_or_pad(
+    wave: np.ndarray | Tensor,
+    length: int = CROP_SAMPLES,
+    *,
+    random: bool = True,
+    generator: torch.Generator | None = None,
+) -> Tensor:
     """A window of exactly ``length`` samples of ``wave`` (time on the last axis), as a tensor.
 
     Longer clips: a window starting at a uniform random offset (``random=True``, drawn with
@@ -391,7 +420,14 @@ def crop_or_pad(wave: np.ndarray | Tensor, length: int = CROP_SAMPLES, *, random
     return x[..., start : start + length]
 
 
-def crop_frames(spec: Tensor, frames: int = CROP_FRAMES, *, random: bool = True, generator: torch.Generator | None = None, pad_value: float = LOG_EPS) -> Tensor:
+def crop_frames(
+    spec: Tensor,
+    frames: int = CROP_FRAMES,
+    *,
+    random: bool = True,
+    generator: torch.Generator | None = None,
+    pad_value: float = LOG_EPS,
+) -> Tensor:
     """A window of exactly ``frames`` frames of a log-mel ``(..., n_mels, T)`` (time last).
 
     Like :func:`crop_or_pad`, but short spectrograms are padded (centred) with ``pad_value``,
@@ -409,7 +445,13 @@ def crop_frames(spec: Tensor, frames: int = CROP_FRAMES, *, random: bool = True,
     return spec[..., start : start + frames]
 
 
-def stack_crops(waves: Sequence[np.ndarray | Tensor], length: int = CROP_SAMPLES, *, random: bool = False, generator: torch.Generator | None = None) -> Tensor:
+def stack_crops(
+    waves: Sequence[np.ndarray | Tensor],
+    length: int = CROP_SAMPLES,
+    *,
+    random: bool = False,
+    generator: torch.Generator | None = None,
+) -> Tensor:
     """Clips of any lengths as one float32 batch ``(N, length)`` (:func:`crop_or_pad` each).
 
     ``random=False`` (default) takes centred windows: a deterministic evaluation input.

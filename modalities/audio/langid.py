@@ -40,7 +40,17 @@ from pathlib import Path
 
 import numpy as np
 
-from .cache import AudioCorpus, AudioUnavailableError, Clip, CorpusPlan, apt_command, clips_to_dataset, file_fingerprint, progress_bar, register_corpus
+from .cache import (
+    AudioCorpus,
+    AudioUnavailableError,
+    Clip,
+    CorpusPlan,
+    apt_command,
+    clips_to_dataset,
+    file_fingerprint,
+    progress_bar,
+    register_corpus,
+)
 from .features import SAMPLE_RATE, peak_normalize, read_audio, seconds_to_samples, trim_silence
 
 __all__ = ["DEFAULT_LANGUAGES", "TUXPAINT_PACKAGE", "TUXPAINT_STAMPS", "find_descriptions", "langid", "stamp_groups"]
@@ -51,7 +61,7 @@ TUXPAINT_PACKAGE = "tuxpaint-stamps-default"
 DEFAULT_LANGUAGES = ("bg", "ca", "es", "fr", "ro", "ru")
 _DESC = re.compile(r"^(?P<stem>.+)_desc_(?P<lang>[a-z]{2,3}(?:_[A-Z]{2})?)\.ogg$")
 
-SCALES = {
+SCALES: dict[str, dict[str, int | None]] = {
     "tiny": {"clips_per_language": 8},
     "quick": {"clips_per_language": 300},
     "full": {"clips_per_language": None},
@@ -134,7 +144,10 @@ def langid(
     if not stamps_dir.is_dir():
         if root is not None:
             raise FileNotFoundError(f"Tux Paint stamps folder {stamps_dir} does not exist")
-        raise AudioUnavailableError(f"the langid corpus needs Tux Paint's recorded stamp descriptions in {stamps_dir}. Install them with: {apt_command(TUXPAINT_PACKAGE)}")
+        raise AudioUnavailableError(
+            f"the langid corpus needs Tux Paint's recorded stamp descriptions in {stamps_dir}. "
+            f"Install them with: {apt_command(TUXPAINT_PACKAGE)}"
+        )
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction}")
     if clips_per_language is not None and (not isinstance(clips_per_language, int) or clips_per_language < 2):
@@ -146,7 +159,10 @@ def langid(
     missing = [lang for lang in languages if len(found.get(lang, {})) < 2]
     if missing:
         counts = ", ".join(f"{lang} {len(v)}" for lang, v in sorted(found.items(), key=lambda kv: -len(kv[1])))
-        raise ValueError(f"Tux Paint has fewer than 2 recordings for {', '.join(missing)} under {stamps_dir}; recordings per language: {counts or 'none'}")
+        raise ValueError(
+            f"Tux Paint has fewer than 2 recordings for {', '.join(missing)} under {stamps_dir}; "
+            f"recordings per language: {counts or 'none'}"
+        )
     files = {lang: found[lang] for lang in languages}
     all_files = sorted(p for lang in languages for p in files[lang].values())
     key = {
@@ -175,9 +191,12 @@ def langid(
                 seen.add(digests[path])
                 sides["test" if in_test[groups[stamp]] else "train"].append((stamp, path))
             if not sides["train"] or not sides["test"]:
-                raise ValueError(f"langid: language {lang!r} has no {'test' if not sides['test'] else 'train'} recordings with seed {seed}; change test_fraction or the seed")
+                raise ValueError(
+                    f"langid: language {lang!r} has no {'test' if not sides['test'] else 'train'} recordings "
+                    f"with seed {seed}; change test_fraction or the seed"
+                )
             if clips_per_language is not None:
-                want_test = min(max(int(round(test_fraction * clips_per_language)), 1), clips_per_language - 1)
+                want_test = min(max(round(test_fraction * clips_per_language), 1), clips_per_language - 1)
                 want = {"test": want_test, "train": clips_per_language - want_test}
                 for side in ("train", "test"):
                     items = sides[side]
@@ -197,7 +216,10 @@ def langid(
                     advance(1)
                 splits[side] = clips_to_dataset(clips, languages, side)
         info = {
-            "description": f"VoxForge-like: Tux Paint recorded stamp descriptions, {len(languages)} languages, split by stamp group",
+            "description": (
+                f"VoxForge-like: Tux Paint recorded stamp descriptions, {len(languages)} languages, "
+                "split by stamp group"
+            ),
             "root": str(stamps_dir),
             "groups": len(names),
             "test_groups": int(sum(in_test.values())),

@@ -41,7 +41,6 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch.utils.data import Dataset
 
 from rqbench.augment.base import ChannelLayout, Stage
 from rqbench.modality import MODALITIES, Modality, Task
@@ -50,7 +49,17 @@ from rqbench.preset import Preset
 from . import views  # noqa: F401  (registers audio-rrc)
 from .backbone import PostNorm, audio_encoder
 from .cache import AudioCorpus, load_corpus, pretraining_set
-from .data import ClipStore, EvalClips, HubClips, NormStats, PretrainCrops, cached_stats, load_hub_audio, logmel_stats, stats_subset
+from .data import (
+    ClipStore,
+    EvalClips,
+    HubClips,
+    NormStats,
+    PretrainCrops,
+    cached_stats,
+    load_hub_audio,
+    logmel_stats,
+    stats_subset,
+)
 from .features import N_MELS
 from .presets import PRESETS, TASKS
 
@@ -76,7 +85,13 @@ def load_task_corpus(task: str, data: Mapping[str, Any]) -> AudioCorpus:
     """The corpus of task ``task`` (``words35``, ...) as ``data`` says, loaded once per process."""
     if task not in TASKS:
         raise ValueError(f"unknown audio task {task!r}; tasks: {', '.join(TASKS)}")
-    return _load_corpus(task, data.get("scale"), int(data.get("corpus_seed", 0)), _key(data.get("corpus_options", {})), data.get("cache_dir"))
+    return _load_corpus(
+        task,
+        data.get("scale"),
+        int(data.get("corpus_seed", 0)),
+        _key(data.get("corpus_options", {})),
+        data.get("cache_dir"),
+    )
 
 
 @functools.lru_cache(maxsize=4)
@@ -91,16 +106,31 @@ def _pretraining(key: str) -> tuple[Any, list[int], NormStats]:
         if unknown:
             raise ValueError(f"unknown pretraining task(s) {', '.join(unknown)}; tasks: {', '.join(TASKS)}")
         others = [t for t in tasks if t not in chosen]
-        clips: Any = ClipStore(pretraining_set([load_task_corpus(t, data) for t in chosen], also_exclude=[load_task_corpus(t, data) for t in others]))
+        clips: Any = ClipStore(
+            pretraining_set(
+                [load_task_corpus(t, data) for t in chosen], also_exclude=[load_task_corpus(t, data) for t in others]
+            )
+        )
         indices = stats_subset(len(clips), data.get("pretrain_samples"), seed=0)
         stats = logmel_stats(clips, [indices[i] for i in stats_subset(len(indices), norm_samples, seed=1)])
     elif source == "audioset":
         options = dict(data.get("audioset", {}))
-        hub, config, split = options.get("hub", "agkphysics/AudioSet"), options.get("config"), options.get("split", "train")
+        hub, config, split = (
+            options.get("hub", "agkphysics/AudioSet"),
+            options.get("config"),
+            options.get("split", "train"),
+        )
         clips = HubClips(load_hub_audio(hub, config, split, **dict(options.get("load_kwargs", {}))))
         indices = stats_subset(len(clips), data.get("pretrain_samples"), seed=0)
         stats = cached_stats(
-            {"hub": hub, "config": config, "split": split, "clips": len(clips), "pretrain_samples": data.get("pretrain_samples"), "norm_samples": norm_samples},
+            {
+                "hub": hub,
+                "config": config,
+                "split": split,
+                "clips": len(clips),
+                "pretrain_samples": data.get("pretrain_samples"),
+                "norm_samples": norm_samples,
+            },
             lambda: logmel_stats(clips, [indices[i] for i in stats_subset(len(indices), norm_samples, seed=1)]),
             data.get("cache_dir"),
         )
@@ -111,7 +141,25 @@ def _pretraining(key: str) -> tuple[Any, list[int], NormStats]:
 
 def pretraining_data(data: Mapping[str, Any]) -> tuple[Any, list[int], NormStats]:
     """``(clips, indices used, pre-normalization statistics)`` of the pretraining set ``data`` describes."""
-    return _pretraining(_key({k: data.get(k) for k in ("source", "audioset", "scale", "corpus_seed", "corpus_options", "cache_dir", "tasks", "pretrain_tasks", "pretrain_samples", "norm_samples")}))
+    return _pretraining(
+        _key(
+            {
+                k: data.get(k)
+                for k in (
+                    "source",
+                    "audioset",
+                    "scale",
+                    "corpus_seed",
+                    "corpus_options",
+                    "cache_dir",
+                    "tasks",
+                    "pretrain_tasks",
+                    "pretrain_samples",
+                    "norm_samples",
+                )
+            }
+        )
+    )
 
 
 @functools.lru_cache(maxsize=4)
@@ -138,19 +186,25 @@ def task_datasets(data: Mapping[str, Any]) -> list[Task]:
     return [Task(name, train, test, classes) for name, train, test, classes in _tasks(_key(data))]
 
 
-
 @MODALITIES.register("audio")
 class Audio(Modality):
-    """Audio: BYOL-A's log-mel pipeline and AudioNTT2020; offline corpora (AudioSet through HF); RQ on the one log-mel channel."""
+    """Audio: BYOL-A's log-mel pipeline and AudioNTT2020; offline corpora (AudioSet through HF); RQ on the one log-mel channel."""  # noqa: E501  (one line: the `rqbench list` summary)
 
     name = "audio"
-    debian_packages = ("espeak-ng", "flite", "libfluidsynth3", "fluid-soundfont-gm", "timgm6mb-soundfont", "tuxpaint-stamps-default")
+    debian_packages = (
+        "espeak-ng",
+        "flite",
+        "libfluidsynth3",
+        "fluid-soundfont-gm",
+        "timgm6mb-soundfont",
+        "tuxpaint-stamps-default",
+    )
     layout = ChannelLayout(channel_dim=1, batch_dims=1)
     stage_order = (Stage.CHANNEL, Stage.VIEW)  # BYOL-A train.py: pre-norm -> mixup -> RRC -> post-norm
     presets = PRESETS
     show_specs = ("audio-rrc", "audio-rrc+rq(bins=5)", "audio-rrc+byola-mixup")
 
-    def pretrain_dataset(self, preset: Preset) -> Dataset:
+    def pretrain_dataset(self, preset: Preset) -> PretrainCrops:
         """One random, pre-normalized 0.95 s log-mel ``(1, 64, 96)`` per pretraining clip."""
         clips, indices, stats = pretraining_data(preset.data)
         return PretrainCrops(clips, stats, indices)
@@ -169,7 +223,8 @@ class Audio(Modality):
         return audio_encoder(n_mels=N_MELS, **options)
 
     def show(self, preset: Preset, specs: list[str], n: int, path: Path, seed: int = 0) -> Path:
-        """``n`` pretraining log-mels (pre-normalized 0.95 s crops) and one row of augmented, post-normalized views per spec.
+        """``n`` pretraining log-mels (pre-normalized 0.95 s crops) and one row of augmented, post-normalized
+        views per spec.
 
         Each picture is rescaled to [0, 1] on its own for display, low frequencies at the bottom.
         """

@@ -36,7 +36,19 @@ from typing import Any
 
 import numpy as np
 
-from .cache import AudioCorpus, AudioUnavailableError, Clip, CorpusPlan, apt_command, clips_to_dataset, file_fingerprint, progress_bar, register_corpus, require_file, require_module
+from .cache import (
+    AudioCorpus,
+    AudioUnavailableError,
+    Clip,
+    CorpusPlan,
+    apt_command,
+    clips_to_dataset,
+    file_fingerprint,
+    progress_bar,
+    register_corpus,
+    require_file,
+    require_module,
+)
 from .features import SAMPLE_RATE, peak_normalize, seconds_to_samples
 
 __all__ = ["GM_FAMILIES", "SOUNDFONTS", "notes", "render_note", "resolve_soundfont"]
@@ -70,18 +82,22 @@ def resolve_soundfont(soundfont: str | os.PathLike[str]) -> Path:
     command; a missing path raises :class:`FileNotFoundError`.
     """
     if isinstance(soundfont, str) and soundfont.lower() in SOUNDFONTS:
-        path, package = SOUNDFONTS[soundfont.lower()]
+        known, package = SOUNDFONTS[soundfont.lower()]
         other = "timgm6mb" if soundfont.lower() == "fluidr3" else "fluidr3"
         hint = f" (or use soundfont={other!r}: {apt_command(SOUNDFONTS[other][1])})"
-        return require_file(path, package, f"the notes corpus (soundfont {soundfont!r})", hint)
+        return require_file(known, package, f"the notes corpus (soundfont {soundfont!r})", hint)
     path = Path(soundfont).expanduser()
     if not path.is_file():
-        raise FileNotFoundError(f"soundfont {path} does not exist; use a GM .sf2 file or one of {', '.join(SOUNDFONTS)}")
+        raise FileNotFoundError(
+            f"soundfont {path} does not exist; use a GM .sf2 file or one of {', '.join(SOUNDFONTS)}"
+        )
     return path.resolve()
 
 
 def _fluidsynth() -> Any:
-    return require_module("fluidsynth", "pyfluidsynth", "the notes corpus (FluidSynth)", apt_packages=("libfluidsynth3",))
+    return require_module(
+        "fluidsynth", "pyfluidsynth", "the notes corpus (FluidSynth)", apt_packages=("libfluidsynth3",)
+    )
 
 
 class _Renderer:
@@ -89,7 +105,9 @@ class _Renderer:
 
     def __init__(self, soundfont: Path) -> None:
         fluidsynth = _fluidsynth()
-        self.synth = fluidsynth.Synth(gain=0.5, samplerate=float(SAMPLE_RATE), **{"synth.reverb.active": 0, "synth.chorus.active": 0})
+        self.synth = fluidsynth.Synth(
+            gain=0.5, samplerate=float(SAMPLE_RATE), **{"synth.reverb.active": 0, "synth.chorus.active": 0}
+        )
         self.sfid = self.synth.sfload(str(soundfont))
         if self.sfid < 0:
             self.synth.delete()
@@ -109,7 +127,9 @@ class _Renderer:
         synth.noteon(0, pitch, velocity)
         held = np.asarray(synth.get_samples(hold), dtype=np.float32)
         synth.noteoff(0, pitch)
-        tail = np.asarray(synth.get_samples(total - hold), dtype=np.float32) if total > hold else np.zeros(0, np.float32)
+        tail = (
+            np.asarray(synth.get_samples(total - hold), dtype=np.float32) if total > hold else np.zeros(0, np.float32)
+        )
         synth.all_sounds_off(0)
         synth.get_samples(256)  # let the killed voices finish before the next note
         stereo = np.concatenate([held, tail]).reshape(-1, 2)
@@ -119,11 +139,20 @@ class _Renderer:
         self.synth.delete()
 
 
-def render_note(soundfont: str | os.PathLike[str], program: int, pitch: int, velocity: int = 100, duration: float = 2.0, hold: float = 1.5) -> np.ndarray:
+def render_note(
+    soundfont: str | os.PathLike[str],
+    program: int,
+    pitch: int,
+    velocity: int = 100,
+    duration: float = 2.0,
+    hold: float = 1.5,
+) -> np.ndarray:
     """One note as a float32 waveform at 16 kHz (not normalised; full scale is 1)."""
     renderer = _Renderer(resolve_soundfont(soundfont))
     try:
-        return renderer.render(program, pitch, velocity, seconds_to_samples(hold), seconds_to_samples(duration)).astype(np.float32)
+        return renderer.render(program, pitch, velocity, seconds_to_samples(hold), seconds_to_samples(duration)).astype(
+            np.float32
+        )
     finally:
         renderer.close()
 
@@ -144,7 +173,10 @@ def notes(
 ) -> CorpusPlan:
     """NSynth-like instrument-family classification: GM-soundfont notes, 16 families, varied pitch and velocity."""
     if split not in ("instrument", "note"):
-        raise ValueError(f"split must be 'instrument' (test programs unseen in training) or 'note' (test pitch/velocity combinations), got {split!r}")
+        raise ValueError(
+            "split must be 'instrument' (test programs unseen in training) or 'note' "
+            f"(test pitch/velocity combinations), got {split!r}"
+        )
     if not isinstance(clips_per_family, int) or clips_per_family < 2:
         raise ValueError(f"clips_per_family must be an int >= 2 (one per split), got {clips_per_family!r}")
     if not 0 < test_fraction < 1:
@@ -152,7 +184,12 @@ def notes(
     if not 0 < hold <= duration:
         raise ValueError(f"need 0 < hold <= duration, got hold={hold}, duration={duration}")
     pitches, velocities = sorted(set(int(p) for p in pitches)), sorted(set(int(v) for v in velocities))
-    if not pitches or not all(0 <= p <= 127 for p in pitches) or not velocities or not all(1 <= v <= 127 for v in velocities):
+    if (
+        not pitches
+        or not all(0 <= p <= 127 for p in pitches)
+        or not velocities
+        or not all(1 <= v <= 127 for v in velocities)
+    ):
         raise ValueError("pitches must be MIDI notes in [0, 127] and velocities in [1, 127], neither empty")
     if split == "instrument" and not 1 <= test_programs <= 7:
         raise ValueError(f"test_programs must lie in [1, 7] (of each family's 8 programs), got {test_programs!r}")
@@ -172,7 +209,7 @@ def notes(
         "duration": duration,
         "hold": hold,
     }
-    n_test = min(max(int(round(test_fraction * clips_per_family)), 1), clips_per_family - 1)
+    n_test = min(max(round(test_fraction * clips_per_family), 1), clips_per_family - 1)
     n_train = clips_per_family - n_test
 
     def build(progress: bool) -> AudioCorpus:
@@ -183,23 +220,34 @@ def notes(
             combos = [(p, v) for p in pitches for v in velocities]
             if split == "note":
                 order = rng.permutation(len(combos))
-                k = min(max(int(round(test_fraction * len(combos))), 1), len(combos) - 1)
-                side_combos = {"test": [combos[i] for i in sorted(order[:k])], "train": [combos[i] for i in sorted(order[k:])]}
+                k = min(max(round(test_fraction * len(combos)), 1), len(combos) - 1)
+                side_combos = {
+                    "test": [combos[i] for i in sorted(order[:k])],
+                    "train": [combos[i] for i in sorted(order[k:])],
+                }
             # Candidate (program, pitch, velocity) triples per family and split, in a seeded order.
             candidates: dict[str, list[list[tuple[int, int, int]]]] = {"train": [], "test": []}
             test_program_list: list[int] = []
             for family in range(16):
                 progs = [p for p in range(8 * family, 8 * family + 8) if p in available]
                 if len(progs) < 2:
-                    raise AudioUnavailableError(f"soundfont {path} has {len(progs)} program(s) of GM family {GM_FAMILIES[family]!r}; need at least 2")
+                    raise AudioUnavailableError(
+                        f"soundfont {path} has {len(progs)} program(s) of GM family {GM_FAMILIES[family]!r}; "
+                        "need at least 2"
+                    )
                 if split == "instrument":
                     chosen = sorted(rng.choice(progs, size=min(test_programs, len(progs) - 1), replace=False).tolist())
                     test_program_list += chosen
-                    sides = {"train": [(p, c) for p in progs if p not in chosen for c in combos], "test": [(p, c) for p in chosen for c in combos]}
+                    sides = {
+                        "train": [(p, c) for p in progs if p not in chosen for c in combos],
+                        "test": [(p, c) for p in chosen for c in combos],
+                    }
                 else:
                     sides = {s: [(p, c) for p in progs for c in side_combos[s]] for s in ("train", "test")}
-                for side, triples in sides.items():
-                    candidates[side].append([(p, pv[0], pv[1]) for p, pv in (triples[i] for i in rng.permutation(len(triples)))])
+                for side, pairs in sides.items():
+                    candidates[side].append(
+                        [(p, pv[0], pv[1]) for p, pv in (pairs[i] for i in rng.permutation(len(pairs)))]
+                    )
             hold_n, total_n = seconds_to_samples(hold), seconds_to_samples(duration)
             splits, silent = {}, 0
             with progress_bar(f"notes ({path.name}): rendering", 16 * clips_per_family, progress) as advance:
@@ -216,11 +264,22 @@ def notes(
                                 continue
                             name = f"gm{program:03d} {renderer.preset_name(program)}"
                             group = f"gm{program:03d}" if split == "instrument" else f"p{pitch}v{velocity}"
-                            clips.append(Clip(peak_normalize(wave), family, name, group, f"{path.stem}:gm{program:03d}:n{pitch}:v{velocity}"))
+                            clips.append(
+                                Clip(
+                                    peak_normalize(wave),
+                                    family,
+                                    name,
+                                    group,
+                                    f"{path.stem}:gm{program:03d}:n{pitch}:v{velocity}",
+                                )
+                            )
                             got += 1
                             advance(1)
                         if got < want:
-                            raise RuntimeError(f"notes: family {GM_FAMILIES[family]!r} gave only {got} audible {side} notes of {want}; lower clips_per_family or widen pitches/velocities")
+                            raise RuntimeError(
+                                f"notes: family {GM_FAMILIES[family]!r} gave only {got} audible {side} notes "
+                                f"of {want}; lower clips_per_family or widen pitches/velocities"
+                            )
                     splits[side] = clips_to_dataset(clips, GM_FAMILIES, side)
         finally:
             renderer.close()

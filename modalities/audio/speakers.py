@@ -29,7 +29,7 @@ import numpy as np
 
 from .cache import AudioCorpus, Clip, CorpusPlan, clips_to_dataset, progress_bar, register_corpus
 from .features import seconds_to_samples
-from .tts import ENGINES, engine_versions, synthesize, voice_pool
+from .tts import ENGINES, Voice, engine_versions, synthesize, voice_pool
 
 __all__ = ["SENTENCES", "speakers"]
 
@@ -67,7 +67,7 @@ SENTENCES = (
     "Read verse out loud for pleasure.",
 )
 
-SCALES = {
+SCALES: dict[str, dict[str, int | None]] = {
     "tiny": {"voices": 6, "train_per_voice": 3, "test_per_voice": 1},
     "quick": {"voices": 100, "train_per_voice": 8, "test_per_voice": 2},
     "full": {"voices": None, "train_per_voice": 16, "test_per_voice": 4},
@@ -89,7 +89,10 @@ def speakers(
     if not 1 <= test_sentences < len(SENTENCES):
         raise ValueError(f"test_sentences must lie in [1, {len(SENTENCES) - 1}], got {test_sentences!r}")
     n_train_sentences = len(SENTENCES) - test_sentences
-    for name, value, limit in (("train_per_voice", train_per_voice, n_train_sentences), ("test_per_voice", test_per_voice, test_sentences)):
+    for name, value, limit in (
+        ("train_per_voice", train_per_voice, n_train_sentences),
+        ("test_per_voice", test_per_voice, test_sentences),
+    ):
         if not isinstance(value, int) or not 1 <= value <= limit:
             raise ValueError(f"{name} must be an int in [1, {limit}] (distinct sentences per voice), got {value!r}")
     engines = tuple(sorted(set(engines)))
@@ -99,7 +102,9 @@ def speakers(
         chosen = list(pool)
     else:
         if not isinstance(voices, int) or not 2 <= voices <= len(pool):
-            raise ValueError(f"voices must be an int in [2, {len(pool)}] (the pool's size) or None for all, got {voices!r}")
+            raise ValueError(
+                f"voices must be an int in [2, {len(pool)}] (the pool's size) or None for all, got {voices!r}"
+            )
         chosen = [pool[i] for i in np.sort(rng.choice(len(pool), size=voices, replace=False))]
     order = rng.permutation(len(SENTENCES))
     test_ids, train_ids = sorted(order[:test_sentences].tolist()), sorted(order[test_sentences:].tolist())
@@ -116,7 +121,7 @@ def speakers(
     class_names = tuple(v.id for v in chosen)
 
     def build(progress: bool) -> AudioCorpus:
-        plan = {"train": [], "test": []}
+        plan: dict[str, list[tuple[int, Voice, int]]] = {"train": [], "test": []}
         draw = np.random.default_rng([seed, 1211, 1])
         for label, voice in enumerate(chosen):
             for side, ids, k in (("train", train_ids, train_per_voice), ("test", test_ids, test_per_voice)):
@@ -129,7 +134,15 @@ def speakers(
                 for label, voice, s in plan[side]:
                     pitch, speed = voice.jitter(jitter)
                     audio = synthesize(voice, SENTENCES[s], pitch, speed)[:limit]
-                    clips.append(Clip(audio, label, voice.id, f"sentence{s:02d}", f"{voice.id}:p{pitch:g}:s{speed:g}:harvard{s:02d}"))
+                    clips.append(
+                        Clip(
+                            audio,
+                            label,
+                            voice.id,
+                            f"sentence{s:02d}",
+                            f"{voice.id}:p{pitch:g}:s{speed:g}:harvard{s:02d}",
+                        )
+                    )
                     advance(1)
                 splits[side] = clips_to_dataset(clips, class_names, side)
         info = {

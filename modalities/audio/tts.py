@@ -81,7 +81,9 @@ def _espeak_voice(name: str) -> Voice:
 
 def _flite_voice(name: str) -> Voice:
     rng = _name_rng(f"{FLITE}:{name}")
-    return Voice(FLITE, name, pitch=round(FLITE_VOICES[name] * rng.uniform(0.85, 1.15), 1), speed=round(rng.uniform(0.9, 1.1), 3))
+    return Voice(
+        FLITE, name, pitch=round(FLITE_VOICES[name] * rng.uniform(0.85, 1.15), 1), speed=round(rng.uniform(0.9, 1.1), 3)
+    )
 
 
 def _espeak_table(flag: str) -> list[list[str]]:
@@ -97,7 +99,13 @@ def espeak_accents() -> list[str]:
 
 def espeak_variants() -> list[str]:
     """The espeak-ng voice variants (``m3``, ``f2``, ``Alex``...), sorted."""
-    return sorted({row[4].removeprefix("!v/") for row in _espeak_table("--voices=variant") if len(row) >= 5 and row[4].startswith("!v/")})
+    return sorted(
+        {
+            row[4].removeprefix("!v/")
+            for row in _espeak_table("--voices=variant")
+            if len(row) >= 5 and row[4].startswith("!v/")
+        }
+    )
 
 
 def voice_pool(engines: Sequence[str] = ENGINES) -> list[Voice]:
@@ -109,7 +117,9 @@ def voice_pool(engines: Sequence[str] = ENGINES) -> list[Voice]:
     if ESPEAK in engines:
         accents, variants = espeak_accents(), espeak_variants()
         if not accents:
-            raise RuntimeError("espeak-ng lists no English voices (gmw/en*): is its data package (espeak-ng-data) complete?")
+            raise RuntimeError(
+                "espeak-ng lists no English voices (gmw/en*): is its data package (espeak-ng-data) complete?"
+            )
         voices += [_espeak_voice(f"{accent}+{variant}") for accent in accents for variant in variants]
     if FLITE in engines:
         require_executable(FLITE, "flite", "the spoken-word corpora")
@@ -144,7 +154,19 @@ def synthesize(voice: Voice, text: str, pitch: float | None = None, speed: float
         with tempfile.TemporaryDirectory(prefix="rqbench-flite-") as tmp:
             out = Path(tmp) / "clip.wav"
             run_tool(
-                [exe, "-voice", voice.name, "--setf", f"duration_stretch={1.0 / speed:.4f}", "--setf", f"int_f0_target_mean={pitch:.1f}", "-t", text, "-o", str(out)],
+                [
+                    exe,
+                    "-voice",
+                    voice.name,
+                    "--setf",
+                    f"duration_stretch={1.0 / speed:.4f}",
+                    "--setf",
+                    f"int_f0_target_mean={pitch:.1f}",
+                    "-t",
+                    text,
+                    "-o",
+                    str(out),
+                ],
                 what,
             )
             wave, rate = decode_audio(out, name=f"flite output for {what}")

@@ -31,7 +31,11 @@ __all__ = ["AudioRandomResizedCrop", "crop_boxes"]
 
 
 def _range(value: object, name: str) -> tuple[float, float]:
-    if not (isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)):
+    if not (
+        isinstance(value, (tuple, list))
+        and len(value) == 2
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+    ):
         raise ValueError(f"{name} must be a pair (low, high) of numbers, got {value!r}")
     low, high = float(value[0]), float(value[1])
     if not 0 < low <= high:
@@ -39,7 +43,13 @@ def _range(value: object, name: str) -> tuple[float, float]:
     return low, high
 
 
-def crop_boxes(u: Tensor, size: tuple[int, int], canvas: tuple[int, int], freq_scale: tuple[float, float], time_scale: tuple[float, float]) -> Tensor:
+def crop_boxes(
+    u: Tensor,
+    size: tuple[int, int],
+    canvas: tuple[int, int],
+    freq_scale: tuple[float, float],
+    time_scale: tuple[float, float],
+) -> Tensor:
     """Crop boxes ``(n, 4)`` = ``(top, left, height, width)`` on the canvas from uniform draws ``u`` ``(n, 4)``.
 
     ``height = clip(int(U(freq_scale) * F), 1, canvas_F)`` (likewise ``width`` in time); the
@@ -110,10 +120,17 @@ class AudioRandomResizedCrop(Augmentation):
         y0, x0 = (cf - f) // 2, (ct - t) // 2
         canvas[:, :, y0 : y0 + f, x0 : x0 + t] = x
         boxes = crop_boxes(self._draws(n), (f, t), (cf, ct), self.freq_scale, self.time_scale).tolist()
-        compute = x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float32  # bicubic needs float32+ on CPU
+        compute = (
+            x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float32
+        )  # bicubic needs float32+ on CPU
         out = torch.cat(
             [
-                F.interpolate(canvas[b : b + 1, :, top : top + h, left : left + w].to(compute), size=(f, t), mode="bicubic", align_corners=True)
+                F.interpolate(
+                    canvas[b : b + 1, :, top : top + h, left : left + w].to(compute),
+                    size=(f, t),
+                    mode="bicubic",
+                    align_corners=True,
+                )
                 for b, (top, left, h, w) in enumerate(boxes)
             ]
         ).to(x.dtype)

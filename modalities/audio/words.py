@@ -61,16 +61,20 @@ SCALES = {
 }
 
 
-def split_voices(pool: Sequence[Voice], n: int, test_fraction: float, rng: np.random.Generator) -> tuple[list[Voice], list[Voice]]:
+def split_voices(
+    pool: Sequence[Voice], n: int, test_fraction: float, rng: np.random.Generator
+) -> tuple[list[Voice], list[Voice]]:
     """``n`` voices drawn from ``pool`` without replacement, as (train voices, test voices)."""
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction}")
     if not isinstance(n, int) or n < 2:
         raise ValueError(f"need at least 2 voices (one per split), got {n!r}")
     if n > len(pool):
-        raise ValueError(f"asked for {n} voices but the pool has {len(pool)} (espeak-ng accents x variants + flite voices)")
+        raise ValueError(
+            f"asked for {n} voices but the pool has {len(pool)} (espeak-ng accents x variants + flite voices)"
+        )
     chosen = [pool[i] for i in rng.choice(len(pool), size=n, replace=False)]
-    n_test = min(max(int(round(test_fraction * n)), 1), n - 1)
+    n_test = min(max(round(test_fraction * n), 1), n - 1)
     return chosen[n_test:], chosen[:n_test]
 
 
@@ -139,7 +143,7 @@ def words(
     def plan_side(side_voices: list[Voice], stream: int) -> list[tuple[Voice, int, str | None, int]]:
         """(voice, repeat, word or None for silence, label) for every clip of one split."""
         pick = np.random.default_rng([seed, stream, 0])
-        todo = []
+        todo: list[tuple[Voice, int, str | None, int]] = []
         for voice in side_voices:
             for r in range(repeats):
                 if classes == 35:
@@ -147,13 +151,17 @@ def words(
                 else:
                     todo += [(voice, r, word, i) for i, word in enumerate(COMMANDS)]
                     todo.append((voice, r, None, CLASSES_12.index("_silence_")))
-                    todo.append((voice, r, unknown_words[int(pick.integers(len(unknown_words)))], CLASSES_12.index("_unknown_")))
+                    todo.append(
+                        (voice, r, unknown_words[int(pick.integers(len(unknown_words)))], CLASSES_12.index("_unknown_"))
+                    )
         return todo
 
     def build(progress: bool) -> AudioCorpus:
         sides = {"train": plan_side(train_voices, 1), "test": plan_side(test_voices, 2)}
         splits = {}
-        with progress_bar(f"words ({classes} classes): synthesizing", sum(map(len, sides.values())), progress) as advance:
+        with progress_bar(
+            f"words ({classes} classes): synthesizing", sum(map(len, sides.values())), progress
+        ) as advance:
             for stream, (side, todo) in enumerate(sides.items(), start=1):
                 jitter = np.random.default_rng([seed, stream, 1])
                 clips = []
@@ -164,11 +172,15 @@ def words(
                     else:
                         pitch, speed = voice.jitter(jitter)
                         audio = _pad_to(synthesize(voice, SPOKEN.get(word, word), pitch, speed), length)
-                        clips.append(Clip(audio, label, voice.id, voice.id, f"{voice.id}:p{pitch:g}:s{speed:g}:{word}#{r}"))
+                        clips.append(
+                            Clip(audio, label, voice.id, voice.id, f"{voice.id}:p{pitch:g}:s{speed:g}:{word}#{r}")
+                        )
                     advance(1)
                 splits[side] = clips_to_dataset(clips, class_names, side)
         info: dict[str, Any] = {
-            "description": f"Speech-Commands-like: {len(WORDS)} words, {classes} classes, synthetic voices, speaker-disjoint split",
+            "description": (
+                f"Speech-Commands-like: {len(WORDS)} words, {classes} classes, synthetic voices, speaker-disjoint split"
+            ),
             "train_voices": len(train_voices),
             "test_voices": len(test_voices),
             "engines": key["engines"],

@@ -60,7 +60,13 @@ DomainLoader = Callable[[Mapping[str, Any], int], DomainData]
 
 DOMAINS: Registry[DomainLoader] = Registry(
     "DABS domain",
-    builtins=("modalities.dabs.images", "modalities.dabs.text", "modalities.dabs.speech", "modalities.dabs.sensors", "modalities.dabs.hub"),
+    builtins=(
+        "modalities.dabs.images",
+        "modalities.dabs.text",
+        "modalities.dabs.speech",
+        "modalities.dabs.sensors",
+        "modalities.dabs.hub",
+    ),
 )
 """Domain name -> loader (offline defaults and, for users with internet, the real DABS datasets)."""
 
@@ -102,14 +108,22 @@ def stratified_split(labels: np.ndarray, test_fraction: float, seed: int) -> tup
     train, test = [], []
     for c in np.unique(labels):
         idx = rng.permutation(np.flatnonzero(labels == c))
-        k = min(len(idx) - 1, int(round(len(idx) * test_fraction)))
+        k = min(len(idx) - 1, round(len(idx) * test_fraction))
         test += idx[:k].tolist()
         train += idx[k:].tolist()
     return np.sort(np.asarray(train, dtype=np.int64)), np.sort(np.asarray(test, dtype=np.int64))
 
 
-def make_task(name: str, train: tuple[Tensor, Tensor], test: tuple[Tensor, Tensor], options: Mapping[str, Any], seed: int, metric: str = "top1") -> DomainTask:
-    """A :class:`DomainTask`, its splits capped to ``options["eval_train_samples"]`` / ``["eval_test_samples"]`` (seeded)."""
+def make_task(
+    name: str,
+    train: tuple[Tensor, Tensor],
+    test: tuple[Tensor, Tensor],
+    options: Mapping[str, Any],
+    seed: int,
+    metric: str = "top1",
+) -> DomainTask:
+    """A :class:`DomainTask`, its splits capped to ``options["eval_train_samples"]`` /
+    ``["eval_test_samples"]`` (seeded)."""
     tr = torch.as_tensor(seeded_subset(len(train[0]), options.get("eval_train_samples"), seed))
     te = torch.as_tensor(seeded_subset(len(test[0]), options.get("eval_test_samples"), seed + 1))
     ytr, yte = torch.as_tensor(train[1]).long(), torch.as_tensor(test[1]).long()

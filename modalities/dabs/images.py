@@ -70,8 +70,11 @@ def _stamp_entries(root: Path) -> list[tuple[str, Path, str]]:
     return out
 
 
-def load_stamps(size: int = 32, *, root: Path = STAMPS_DIR, cache_dir: Any = None) -> tuple[np.ndarray, list[str], np.ndarray, list[str]]:
-    """Stamp images ``(N, 3, size, size)`` uint8 (alpha over white), captions, labels, category names; cached as an HF dataset."""
+def load_stamps(
+    size: int = 32, *, root: Path = STAMPS_DIR, cache_dir: Any = None
+) -> tuple[np.ndarray, list[str], np.ndarray, list[str]]:
+    """Stamp images ``(N, 3, size, size)`` uint8 (alpha over white), captions, labels, category names;
+    cached as an HF dataset."""
     import datasets
     from PIL import Image
 
@@ -88,11 +91,16 @@ def load_stamps(size: int = 32, *, root: Path = STAMPS_DIR, cache_dir: Any = Non
             with Image.open(png) as im:
                 rgba = im.convert("RGBA")
                 white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-                rgb = Image.alpha_composite(white, rgba).convert("RGB").resize((size, size), Image.BICUBIC)
+                rgb = Image.alpha_composite(white, rgba).convert("RGB").resize((size, size), Image.Resampling.BICUBIC)
                 images.append(np.asarray(rgb, dtype=np.uint8).transpose(2, 0, 1).reshape(-1))
         names = sorted({c for c, _, _ in entries})
         ds = datasets.Dataset.from_dict(
-            {"pixels": images, "caption": [t for _, _, t in entries], "label": [names.index(c) for c, _, _ in entries], "category": [c for c, _, _ in entries]}
+            {
+                "pixels": images,
+                "caption": [t for _, _, t in entries],
+                "label": [names.index(c) for c, _, _ in entries],
+                "category": [c for c, _, _ in entries],
+            }
         )
         with quiet_datasets_progress():
             ds.save_to_disk(str(path))
@@ -108,7 +116,12 @@ def captioned_images(options: Mapping[str, Any], seed: int) -> DomainData:
     size, caption_len = int(options.get("image_size", 32)), int(options.get("caption_length", 16))
     pixels, captions, labels, names = load_stamps(size, cache_dir=options.get("cache_dir"))
     train, test = stratified_split(labels, float(options.get("test_fraction", 0.3)), seed=0)
-    tokenizer = train_wordpiece([captions[i] for i in train], int(options.get("caption_vocab", 1000)), cache_dir=options.get("cache_dir"), name="stamps")
+    tokenizer = train_wordpiece(
+        [captions[i] for i in train],
+        int(options.get("caption_vocab", 1000)),
+        cache_dir=options.get("cache_dir"),
+        name="stamps",
+    )
     ids = encode_texts(tokenizer, captions, caption_len, where="stamp captions")
     packed = torch.cat([torch.from_numpy(pixels).float().div_(255.0).reshape(len(labels), -1), ids.ids.float()], dim=1)
     y = torch.from_numpy(labels)
@@ -118,6 +131,11 @@ def captioned_images(options: Mapping[str, Any], seed: int) -> DomainData:
     return DomainData(
         pretrain=fit_count(packed[tr], options.get("pretrain_samples"), seed),
         tasks=(make_task("stamps", (packed[tr], y[tr]), (packed[te], y[te]), options, seed),),
-        embedding=lambda dim: ConcatEmbedding([(n_pixels, PatchEmbedding(3, size, size, patch, dim)), (caption_len, TokenEmbedding(vocab, caption_len, dim))]),
+        embedding=lambda dim: ConcatEmbedding(
+            [
+                (n_pixels, PatchEmbedding(3, size, size, patch, dim)),
+                (caption_len, TokenEmbedding(vocab, caption_len, dim)),
+            ]
+        ),
         info={"stamps": len(labels), "categories": names, "truncated_captions": ids.truncated},
     )

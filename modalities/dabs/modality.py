@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from torch import nn
 from torch.utils.data import Dataset, TensorDataset
@@ -60,19 +60,22 @@ def build_backbone(domain: DomainData, settings: Mapping[str, Any]) -> tuple[Emb
     """The domain's embedding + the Transformer, ``settings`` as ``preset.backbone``; the embedding frozen if asked."""
     unknown = sorted(set(settings) - {*_BACKBONE_KEYS, "name", "freeze_embedding"})
     if unknown:
-        raise ValueError(f"unknown dabs backbone setting(s) {', '.join(unknown)}; settings: {', '.join((*_BACKBONE_KEYS, 'freeze_embedding'))}")
+        raise ValueError(
+            f"unknown dabs backbone setting(s) {', '.join(unknown)}; "
+            f"settings: {', '.join((*_BACKBONE_KEYS, 'freeze_embedding'))}"
+        )
     kwargs = {k: settings[k] for k in _BACKBONE_KEYS if k in settings}
     dim = int(kwargs.get("dim", 256))
     embedding = domain.embedding(dim)
     if settings.get("freeze_embedding", True):
         embedding.requires_grad_(False)
-    encoder = TokenTransformer(int(embedding.length), **kwargs)
+    encoder = TokenTransformer(int(cast(int, embedding.length)), **kwargs)
     return EmbeddedBackbone(embedding, encoder), dim
 
 
 @MODALITIES.register("dabs")
 class Dabs(Modality):
-    """DABS (Tamkin et al. 2021): one Transformer recipe for every domain, on token embeddings; channel = embedding dim."""
+    """DABS (Tamkin et al. 2021): one Transformer recipe for every domain, on token embeddings; channel = embedding dim."""  # noqa: E501  (one line: the `rqbench list` summary)
 
     name = "dabs"
     # speech reuses the audio corpora (TTS words, tuxpaint language ID); images the Tux Paint stamps; text the fortunes
@@ -85,7 +88,9 @@ class Dabs(Modality):
 
     def tasks(self, preset: Preset) -> list[Task]:
         return [
-            Task(t.name, TensorDataset(t.train_x, t.train_y), TensorDataset(t.test_x, t.test_y), t.num_classes, t.metric)
+            Task(
+                t.name, TensorDataset(t.train_x, t.train_y), TensorDataset(t.test_x, t.test_y), t.num_classes, t.metric
+            )
             for t in domain_data(preset.data).tasks
         ]
 

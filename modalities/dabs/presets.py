@@ -33,11 +33,20 @@ DABS sets (:mod:`modalities.dabs.hub`) also read ``hub_ids``, ``hub_roots``,
 
 from __future__ import annotations
 
+from typing import Any
+
 from rqbench.preset import EvalSettings, Preset
 
-HEADS = {
+HEADS: dict[str, dict[str, Any]] = {
     "infonce": {"temperature": 0.2, "proj_dim": 128},
-    "moco": {"temperature": 0.2, "proj_layers": 3, "proj_hidden": 1024, "proj_dim": 128, "pred_hidden": 1024, "pred_last_bn": True},
+    "moco": {
+        "temperature": 0.2,
+        "proj_layers": 3,
+        "proj_hidden": 1024,
+        "proj_dim": 128,
+        "pred_hidden": 1024,
+        "pred_last_bn": True,
+    },
     "byol": {"proj_hidden": 1024, "proj_dim": 128, "pred_hidden": 1024},
 }
 
@@ -55,7 +64,16 @@ QUICK = Preset(
         "moco": {"temperature": 0.2, "proj_layers": 2, "proj_hidden": 256, "proj_dim": 64, "pred_hidden": 256},
         "byol": {"proj_hidden": 256, "proj_dim": 64, "pred_hidden": 256},
     },
-    backbone={"name": "dabs-transformer", "dim": 64, "depth": 2, "heads": 4, "mlp_dim": 128, "dropout": 0.1, "pool": "mean", "freeze_embedding": True},
+    backbone={
+        "name": "dabs-transformer",
+        "dim": 64,
+        "depth": 2,
+        "heads": 4,
+        "mlp_dim": 128,
+        "dropout": 0.1,
+        "pool": "mean",
+        "freeze_embedding": True,
+    },
     data={
         "domain": "natural_images",
         "pretrain_samples": 2048,
@@ -66,7 +84,9 @@ QUICK = Preset(
         "vocab_size": 4000,
     },
     checkpoint_every=80,
-    eval=EvalSettings(protocols=("linear", "knn"), label_fractions=(1.0,), linear_epochs=100, linear_lr=1e-2, knn_k=50, batch_size=512),
+    eval=EvalSettings(
+        protocols=("linear", "knn"), label_fractions=(1.0,), linear_epochs=100, linear_lr=1e-2, knn_k=50, batch_size=512
+    ),
 )
 
 PAPER = Preset(
@@ -78,8 +98,25 @@ PAPER = Preset(
     lr_scaling=False,
     weight_decay=1e-4,
     methods=HEADS,
-    backbone={"name": "dabs-transformer", "dim": 256, "depth": 12, "heads": 8, "mlp_dim": 512, "dropout": 0.1, "pool": "mean", "freeze_embedding": True},
-    data={"domain": "natural_images", "pretrain_samples": None, "eval_train_samples": None, "eval_test_samples": None, "extra_tasks": True, "text_length": 128, "vocab_size": 30000},
+    backbone={
+        "name": "dabs-transformer",
+        "dim": 256,
+        "depth": 12,
+        "heads": 8,
+        "mlp_dim": 512,
+        "dropout": 0.1,
+        "pool": "mean",
+        "freeze_embedding": True,
+    },
+    data={
+        "domain": "natural_images",
+        "pretrain_samples": None,
+        "eval_train_samples": None,
+        "eval_test_samples": None,
+        "extra_tasks": True,
+        "text_length": 128,
+        "vocab_size": 30000,
+    },
     checkpoint_every=1000,
     eval=EvalSettings(protocols=("linear",), label_fractions=(1.0,), linear_epochs=100, linear_lr=1e-3, batch_size=256),
 )

@@ -58,14 +58,20 @@ def _aeon_split(name: str, split: str) -> tuple[list[np.ndarray], np.ndarray]:
 
 
 def standardize_channels(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
-    """``train`` and ``others`` ``(N, steps, channels)`` z-scored per channel with ``train``'s mean and std (a std below 1e-6 counts as 1)."""
+    """``train`` and ``others`` ``(N, steps, channels)`` z-scored per channel with ``train``'s mean and std
+    (a std below 1e-6 counts as 1)."""
     mean = train.mean(axis=(0, 1), keepdims=True)
     std = train.std(axis=(0, 1), keepdims=True)
     std[std < 1e-6] = 1.0
     return [(a - mean) / std for a in (train, *others)]
 
 
-def _series_domain(sets: dict[str, tuple[tuple[list[np.ndarray], np.ndarray], tuple[list[np.ndarray], np.ndarray]]], options: Mapping[str, Any], seed: int, info: dict[str, Any]) -> DomainData:
+def _series_domain(
+    sets: dict[str, tuple[tuple[list[np.ndarray], np.ndarray], tuple[list[np.ndarray], np.ndarray]]],
+    options: Mapping[str, Any],
+    seed: int,
+    info: dict[str, Any],
+) -> DomainData:
     steps, segment = int(options.get("series_length", 60)), int(options.get("segment", 5))
     channels = max(s.shape[0] if s.ndim > 1 else 1 for (tr, _), _ in sets.values() for s in tr)
     arrays = {}
@@ -73,12 +79,25 @@ def _series_domain(sets: dict[str, tuple[tuple[list[np.ndarray], np.ndarray], tu
         check_finite(tr_x, f"{name} train")
         check_finite(te_x, f"{name} test")
         classes = sorted(set(tr_y.tolist()) | set(te_y.tolist()))
-        arrays[name] = (resample_series(tr_x, steps, channels), np.searchsorted(classes, tr_y), resample_series(te_x, steps, channels), np.searchsorted(classes, te_y))
+        arrays[name] = (
+            resample_series(tr_x, steps, channels),
+            np.searchsorted(classes, tr_y),
+            resample_series(te_x, steps, channels),
+            np.searchsorted(classes, te_y),
+        )
     pretrain = np.concatenate([a[0] for a in arrays.values()])
     tasks = []
     for name, (tr, ytr, te, yte) in arrays.items():
         _, tr, te = standardize_channels(pretrain, tr, te)
-        tasks.append(make_task(name, (torch.from_numpy(tr.astype(np.float32)), torch.from_numpy(ytr)), (torch.from_numpy(te.astype(np.float32)), torch.from_numpy(yte)), options, seed))
+        tasks.append(
+            make_task(
+                name,
+                (torch.from_numpy(tr.astype(np.float32)), torch.from_numpy(ytr)),
+                (torch.from_numpy(te.astype(np.float32)), torch.from_numpy(yte)),
+                options,
+                seed,
+            )
+        )
     pretrain = standardize_channels(pretrain)[0].astype(np.float32)
     return DomainData(
         pretrain=fit_count(torch.from_numpy(pretrain), options.get("pretrain_samples"), seed),
@@ -94,7 +113,8 @@ def _snake(name: str) -> str:
 
 @register_domain("sensors", "Sensors")
 def sensors(options: Mapping[str, Any], seed: int) -> DomainData:
-    """aeon's multichannel sets (``sensor_sets``, default JapaneseVowels then BasicMotions); the first is the primary task."""
+    """aeon's multichannel sets (``sensor_sets``, default JapaneseVowels then BasicMotions); the first is the
+    primary task."""
     names = list(options.get("sensor_sets", ("JapaneseVowels", "BasicMotions")))
     sets = {_snake(n): (_aeon_split(n, "train"), _aeon_split(n, "test")) for n in names}
     return _series_domain(sets, options, seed, {"sets": names})

@@ -21,7 +21,9 @@ from .tokenizers import PatchEmbedding
 FRAMES = 96
 
 
-def _logmels(corpus: Any, split: str, limit: int | None, seed: int, stats: Any = None) -> tuple[torch.Tensor, torch.Tensor, Any]:
+def _logmels(
+    corpus: Any, split: str, limit: int | None, seed: int, stats: Any = None
+) -> tuple[torch.Tensor, torch.Tensor, Any]:
     from modalities.audio.data import ClipStore, EvalClips
 
     labels = corpus.labels(split)
@@ -35,7 +37,9 @@ def _logmels(corpus: Any, split: str, limit: int | None, seed: int, stats: Any =
 def _corpus(name: str, options: Mapping[str, Any]) -> Any:
     from modalities.audio.cache import load_corpus
 
-    return load_corpus(name, scale=options.get("speech_scale", "quick"), cache_dir=options.get("cache_dir"), progress=False)
+    return load_corpus(
+        name, scale=options.get("speech_scale", "quick"), cache_dir=options.get("cache_dir"), progress=False
+    )
 
 
 @register_domain("speech", "Speech")

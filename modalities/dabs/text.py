@@ -61,7 +61,11 @@ def read_fortunes(root: Path = FORTUNES_DIR) -> tuple[list[str], list[str]]:
 
 def _labelled(texts: list[str], cats: list[str], names: list[str]) -> tuple[list[str], np.ndarray, int]:
     keep = [i for i, t in enumerate(texts) if t.strip()]
-    return [texts[i] for i in keep], np.asarray([names.index(cats[i]) for i in keep], dtype=np.int64), len(texts) - len(keep)
+    return (
+        [texts[i] for i in keep],
+        np.asarray([names.index(cats[i]) for i in keep], dtype=np.int64),
+        len(texts) - len(keep),
+    )
 
 
 def _text_sets(seed: int) -> dict[str, tuple[tuple[list[str], np.ndarray], tuple[list[str], np.ndarray], int]]:
@@ -101,12 +105,18 @@ def text(options: Mapping[str, Any], seed: int) -> DomainData:
         a = encode_texts(tokenizer, [tr_t[i] for i in tr_i], length, where=f"{name} train")
         b = encode_texts(tokenizer, [te_t[i] for i in te_i], length, where=f"{name} test")
         truncated[name] = a.truncated + b.truncated
-        tasks.append(make_task(name, (a.ids, torch.from_numpy(tr_y[tr_i])), (b.ids, torch.from_numpy(te_y[te_i])), {}, seed))
+        tasks.append(
+            make_task(name, (a.ids, torch.from_numpy(tr_y[tr_i])), (b.ids, torch.from_numpy(te_y[te_i])), {}, seed)
+        )
     pre = encode_texts(tokenizer, pretrain_texts, length, where="text pretraining")
     vocab = tokenizer.get_vocab_size()
     return DomainData(
         pretrain=fit_count(pre.ids, options.get("pretrain_samples"), seed),
         tasks=tuple(tasks),
         embedding=lambda dim: TokenEmbedding(vocab, length, dim),
-        info={"vocab_size": vocab, "truncated": {"pretrain": pre.truncated, **truncated}, "empty_dropped": {k: v[2] for k, v in sets.items()}},
+        info={
+            "vocab_size": vocab,
+            "truncated": {"pretrain": pre.truncated, **truncated},
+            "empty_dropped": {k: v[2] for k, v in sets.items()},
+        },
     )

@@ -11,6 +11,8 @@ The patching is a pure function (:func:`patchify`, :func:`segments`); the module
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import Tensor, nn
 
@@ -115,12 +117,15 @@ class ConcatEmbedding(nn.Module):
         super().__init__()
         self.sizes = [n for n, _ in parts]
         self.parts = nn.ModuleList(m for _, m in parts)
-        self.length = sum(int(getattr(m, "length")) for m in self.parts)
+        self.length = sum(int(cast(int, m.length)) for m in self.parts)
 
     def forward(self, x: Tensor) -> Tensor:
         x = x.reshape(x.shape[0], -1)
         if x.shape[1] != sum(self.sizes):
-            raise ValueError(f"a packed sample has {x.shape[1]} values, expected {sum(self.sizes)} ({' + '.join(map(str, self.sizes))})")
+            raise ValueError(
+                f"a packed sample has {x.shape[1]} values, "
+                f"expected {sum(self.sizes)} ({' + '.join(map(str, self.sizes))})"
+            )
         chunks = torch.split(x, self.sizes, dim=1)
         return torch.cat([m(c) for m, c in zip(self.parts, chunks)], dim=1)
 

@@ -22,7 +22,16 @@ class TokenTransformer(nn.Module):
         pool: ``"mean"`` or ``"cls"``.
     """
 
-    def __init__(self, length: int, dim: int = 256, depth: int = 12, heads: int = 8, mlp_dim: int = 512, dropout: float = 0.1, pool: str = "mean") -> None:
+    def __init__(
+        self,
+        length: int,
+        dim: int = 256,
+        depth: int = 12,
+        heads: int = 8,
+        mlp_dim: int = 512,
+        dropout: float = 0.1,
+        pool: str = "mean",
+    ) -> None:
         super().__init__()
         if pool not in ("mean", "cls"):
             raise ValueError(f"pool must be 'mean' or 'cls', got {pool!r}")
@@ -31,7 +40,9 @@ class TokenTransformer(nn.Module):
         self.length, self.dim, self.pool = length, dim, pool
         self.cls_token = nn.Parameter(torch.randn(1, 1, dim) * 0.02)
         self.pos_embedding = nn.Parameter(torch.randn(1, length + 1, dim) * 0.02)
-        layer = nn.TransformerEncoderLayer(dim, heads, mlp_dim, dropout, activation="gelu", batch_first=True, norm_first=True)
+        layer = nn.TransformerEncoderLayer(
+            dim, heads, mlp_dim, dropout, activation="gelu", batch_first=True, norm_first=True
+        )
         self.blocks = nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(dim)
 
@@ -41,7 +52,10 @@ class TokenTransformer(nn.Module):
         b, n, _ = tokens.shape
         if n > self.length:
             raise ValueError(f"{n} tokens exceed the encoder's maximum length {self.length}")
-        x = torch.cat([self.cls_token.expand(b, -1, -1).to(tokens.dtype), tokens], dim=1) + self.pos_embedding[:, : n + 1]
+        x = (
+            torch.cat([self.cls_token.expand(b, -1, -1).to(tokens.dtype), tokens], dim=1)
+            + self.pos_embedding[:, : n + 1]
+        )
         x = self.norm(self.blocks(x))
         return x.mean(dim=1) if self.pool == "mean" else x[:, 0]
 

@@ -14,7 +14,6 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from torch import Tensor
@@ -30,7 +29,7 @@ class EmptyTextError(ValueError, InputError):
     """A text with no characters to tokenize."""
 
 
-def _tokenizers():  # noqa: ANN202 - the module
+def _tokenizers():
     try:
         import tokenizers
     except ImportError as error:
@@ -45,7 +44,9 @@ def check_texts(texts: Sequence[str], where: str) -> None:
             raise EmptyTextError(f"{where}: text {i} is empty; drop empty texts before tokenizing")
 
 
-def train_wordpiece(texts: Sequence[str], vocab_size: int, *, cache_dir: str | os.PathLike[str] | None = None, name: str = "text"):  # noqa: ANN201
+def train_wordpiece(
+    texts: Sequence[str], vocab_size: int, *, cache_dir: str | os.PathLike[str] | None = None, name: str = "text"
+):
     """A BERT-style WordPiece tokenizer trained on ``texts`` (lower-cased), cached by content hash."""
     tokenizers = _tokenizers()
     check_texts(texts, f"{name} pretraining texts")
@@ -81,7 +82,9 @@ class EncodedTexts:
     truncated: int
 
 
-def encode_texts(tokenizer, texts: Sequence[str], length: int, *, where: str = "texts", report: bool = True) -> EncodedTexts:  # noqa: ANN001
+def encode_texts(
+    tokenizer, texts: Sequence[str], length: int, *, where: str = "texts", report: bool = True
+) -> EncodedTexts:
     """``[CLS] tokens [SEP]`` padded / truncated to ``length``; truncations are counted (and reported)."""
     if length < 3:
         raise ValueError(f"sequence length must be at least 3 ([CLS] x [SEP]), got {length}")
@@ -97,10 +100,11 @@ def encode_texts(tokenizer, texts: Sequence[str], length: int, *, where: str = "
         row = [cls, *ids, sep]
         out[i, : len(row)] = torch.tensor(row, dtype=torch.long)
     if report and truncated:
-        print(f"{where}: {truncated} of {len(texts)} texts were longer than {length} tokens and were truncated", file=sys.stderr)
+        print(
+            f"{where}: {truncated} of {len(texts)} texts were longer than {length} tokens and were truncated",
+            file=sys.stderr,
+        )
     return EncodedTexts(out, truncated)
 
 
-
-
-__all__ = ["EmptyTextError", "EncodedTexts", "SPECIAL_TOKENS", "check_texts", "encode_texts", "train_wordpiece"]
+__all__ = ["SPECIAL_TOKENS", "EmptyTextError", "EncodedTexts", "check_texts", "encode_texts", "train_wordpiece"]

@@ -34,7 +34,9 @@ def _check_channels(in_channels: int) -> int:
     return in_channels
 
 
-def _torchvision_resnet(build: Callable[..., resnet.ResNet], in_channels: int, cifar_stem: bool, **kwargs: Any) -> tuple[nn.Module, int]:
+def _torchvision_resnet(
+    build: Callable[..., resnet.ResNet], in_channels: int, cifar_stem: bool, **kwargs: Any
+) -> tuple[nn.Module, int]:
     net = build(weights=None, **kwargs)
     feature_dim = net.fc.in_features
     if cifar_stem:  # 3x3 stride-1 stem without max-pool, for small inputs (He et al. 2016, section 4.2)

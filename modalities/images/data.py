@@ -28,7 +28,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import datasets
 import numpy as np
@@ -104,7 +104,10 @@ class ImageSplits:
                 raise ValueError(f"{self.name}: the {split_name} split lacks column(s) {sorted(missing)}")
             shape = getattr(split.features["image"], "shape", None)
             if shape is not None and tuple(shape) != (self.channels, self.size, self.size):
-                raise ValueError(f"{self.name}: {split_name} images are {tuple(shape)}, not ({self.channels}, {self.size}, {self.size})")
+                raise ValueError(
+                    f"{self.name}: {split_name} images are {tuple(shape)}, "
+                    f"not ({self.channels}, {self.size}, {self.size})"
+                )
 
     def split(self, name: str) -> datasets.Dataset:
         """The split called ``"train"`` or ``"test"``."""
@@ -112,7 +115,9 @@ class ImageSplits:
             raise ValueError(f"unknown split {name!r}; splits: train, test")
         return self.train if name == "train" else self.test
 
-    def as_torch(self, split: str = "train", indices: Sequence[int] | Tensor | None = None, **kwargs: Any) -> TorchImages:
+    def as_torch(
+        self, split: str = "train", indices: Sequence[int] | Tensor | None = None, **kwargs: Any
+    ) -> TorchImages:
         """A :class:`TorchImages` over one split (optionally a subset given by ``indices``)."""
         return TorchImages(self.split(split), indices=indices, **kwargs)
 
@@ -182,7 +187,9 @@ def arrays_to_dataset(images: np.ndarray, labels: np.ndarray, class_names: Seque
     return datasets.Dataset(table, info=datasets.DatasetInfo(features=features))
 
 
-def dataset_arrays(split: datasets.Dataset, indices: Sequence[int] | np.ndarray | Tensor | None = None) -> tuple[np.ndarray, np.ndarray]:
+def dataset_arrays(
+    split: datasets.Dataset, indices: Sequence[int] | np.ndarray | Tensor | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """All (or the ``indices``) images of a split as uint8 ``(N, C, H, W)`` and labels as int64 ``(N,)``."""
     if indices is not None:
         split = split.select(np.asarray(indices, dtype=np.int64))
@@ -229,7 +236,7 @@ def dataset_labels(split: datasets.Dataset, column: str = "label") -> np.ndarray
     return table.column(column).to_numpy().astype(np.int64, copy=False)
 
 
-Labels = Sequence[int] | np.ndarray | Tensor | datasets.Dataset
+Labels: TypeAlias = Sequence[int] | np.ndarray | Tensor | datasets.Dataset
 
 
 def _as_label_array(labels: Labels) -> np.ndarray:
@@ -261,7 +268,7 @@ def stratified_split(labels: Labels, test_fraction: float, seed: int) -> tuple[n
     for cls in np.unique(y):
         members = np.flatnonzero(y == cls)
         members = members[rng.permutation(len(members))]
-        n_test = int(round(test_fraction * len(members)))
+        n_test = round(test_fraction * len(members))
         if len(members) >= 2:
             n_test = min(max(n_test, 1), len(members) - 1)
         else:
@@ -296,7 +303,9 @@ def subset_indices(labels: Labels, n: int, seed: int) -> Tensor:
         order = np.argsort(-(quota - take), kind="stable")
         take[order[:remainder]] += 1
     rng = np.random.default_rng(seed)
-    chosen = [rng.choice(np.flatnonzero(y == cls), size=k, replace=False) for cls, k in zip(classes, take, strict=True) if k]
+    chosen = [
+        rng.choice(np.flatnonzero(y == cls), size=k, replace=False) for cls, k in zip(classes, take, strict=True) if k
+    ]
     return torch.from_numpy(np.sort(np.concatenate(chosen)).astype(np.int64))
 
 

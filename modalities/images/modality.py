@@ -43,6 +43,9 @@ def _limit(split: Any, n: int | None, seed: int) -> Tensor | None:
 class Normalized(nn.Module):
     """A backbone behind per-channel standardization (statistics of the training images)."""
 
+    mean: Tensor
+    std: Tensor
+
     def __init__(self, backbone: nn.Module, mean: Tensor, std: Tensor) -> None:
         super().__init__()
         self.backbone = backbone

@@ -35,7 +35,13 @@ QUICK = Preset(
         "byol": {"proj_hidden": 512, "proj_dim": 128, "pred_hidden": 512},
     },
     backbone={"name": "small-resnet", "widths": (16, 32, 64)},
-    data={"source": "fashion-mnist", "pretrain_samples": 10_000, "eval_train_samples": 10_000, "eval_test_samples": 2_000, "size": 28},
+    data={
+        "source": "fashion-mnist",
+        "pretrain_samples": 10_000,
+        "eval_train_samples": 10_000,
+        "eval_test_samples": 2_000,
+        "size": 28,
+    },
     checkpoint_every=50,
     eval=EvalSettings(
         protocols=("linear", "knn"),
@@ -59,7 +65,14 @@ PAPER = Preset(
     momentum=0.9,
     warmup_epochs=10,
     methods={
-        "moco": {"proj_layers": 2, "proj_hidden": 4096, "proj_dim": 256, "pred_hidden": 4096, "temperature": 1.0, "momentum": 0.99},
+        "moco": {
+            "proj_layers": 2,
+            "proj_hidden": 4096,
+            "proj_dim": 256,
+            "pred_hidden": 4096,
+            "temperature": 1.0,
+            "momentum": 0.99,
+        },
         "byol": {"proj_hidden": 4096, "proj_dim": 256, "pred_hidden": 4096, "momentum": 0.99},
     },
     backbone={"name": "resnet50"},

@@ -73,7 +73,9 @@ def view_grid(
     for r, (label, x) in enumerate(grid):
         for j in range(n):
             x0, y0 = left + j * cell_inches / width, 1 - (r + 1) / len(grid)
-            ax = fig.add_axes((x0 + pad / width, y0 + pad / height, (cell_inches - 2 * pad) / width, (cell_inches - 2 * pad) / height))
+            ax = fig.add_axes(
+                (x0 + pad / width, y0 + pad / height, (cell_inches - 2 * pad) / width, (cell_inches - 2 * pad) / height)
+            )
             img = x[j]
             if img.shape[0] == 1:
                 ax.imshow(img[0].numpy(), cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")

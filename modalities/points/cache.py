@@ -23,7 +23,6 @@ import numpy as np
 from rqbench.cache import CACHE_FORMAT, cache_root, entry_name, has_entry, progress_bar, read_entry, write_entry
 
 
-
 def entry_dir(name: str, params: Mapping[str, Any], root: str | os.PathLike[str] | None = None) -> Path:
     """Where the entry of ``name`` built with ``params`` lives."""
     return cache_root(root) / "points" / entry_name(name, {"name": name, "format": CACHE_FORMAT, **params})
@@ -69,7 +68,7 @@ def stratified_split(labels: np.ndarray, test_fraction: float, seed: int) -> np.
     test = np.zeros(len(labels), dtype=bool)
     for c in np.unique(labels):
         members = np.flatnonzero(labels == c)
-        k = int(round(test_fraction * len(members)))
+        k = round(test_fraction * len(members))
         if len(members) >= 2:
             k = min(max(k, 1), len(members) - 1)
         test[rng.choice(members, k, replace=False)] = True

@@ -19,10 +19,16 @@ def check_cloud(cloud: np.ndarray, name: str = "cloud") -> np.ndarray:
     per-point columns) with finite values."""
     cloud = np.asarray(cloud)
     if cloud.ndim != 2 or cloud.shape[1] < 6 or cloud.shape[0] == 0:
-        raise ValueError(f"{name}: a cloud must be (points, >= 6) = xyz + normals (+ extras) with at least one point, got shape {cloud.shape}")
+        raise ValueError(
+            f"{name}: a cloud must be (points, >= 6) = xyz + normals (+ extras) with at least one point, "
+            f"got shape {cloud.shape}"
+        )
     bad = ~np.isfinite(cloud).all(axis=1)
     if bad.any():
-        raise ValueError(f"{name}: {int(bad.sum())} of {cloud.shape[0]} points have NaN or inf coordinates or normals (first at row {int(np.argmax(bad))})")
+        raise ValueError(
+            f"{name}: {int(bad.sum())} of {cloud.shape[0]} points have NaN or inf coordinates or normals "
+            f"(first at row {int(np.argmax(bad))})"
+        )
     return cloud
 
 
@@ -43,7 +49,11 @@ def resample(cloud: np.ndarray, n: int, rng: np.random.Generator, name: str = "c
     have = cloud.shape[0]
     if have >= n:
         return cloud[np.sort(rng.choice(have, n, replace=False))] if have > n else cloud
-    warnings.warn(f"{name}: has {have} points, fewer than the {n} requested; resampling {n - have} of them with replacement", CloudWarning, stacklevel=2)
+    warnings.warn(
+        f"{name}: has {have} points, fewer than the {n} requested; resampling {n - have} of them with replacement",
+        CloudWarning,
+        stacklevel=2,
+    )
     extra = rng.choice(have, n - have, replace=True)
     return np.concatenate([cloud, cloud[extra]], axis=0)
 

@@ -12,7 +12,6 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from modalities.points.furniture import load_furniture
 from modalities.points.procedural import CATEGORIES, PART_NAMES, PARTS_OF, load_procedural_parts
 from modalities.points.sources import SOURCES
 
@@ -32,7 +31,7 @@ class Clouds(Dataset):
     def __len__(self) -> int:
         return len(self.indices)
 
-    def __getitem__(self, i: int) -> tuple[Tensor, ...]:
+    def __getitem__(self, i: int) -> tuple[Tensor, Tensor, int] | tuple[Tensor, int]:
         j = int(self.indices[i])
         x = torch.from_numpy(self._points[j])
         if self._parts is not None:
@@ -53,7 +52,9 @@ def subset(n_total: int, n: int | None, seed: int) -> np.ndarray | None:
 
 
 @functools.lru_cache(maxsize=8)
-def _classification(source: str, num_points: int, options: tuple[tuple[str, Any], ...]) -> tuple[dict[str, datasets.Dataset], list[str]]:
+def _classification(
+    source: str, num_points: int, options: tuple[tuple[str, Any], ...]
+) -> tuple[dict[str, datasets.Dataset], list[str]]:
     return SOURCES.get(source)(num_points=num_points, **dict(options))
 
 
@@ -73,4 +74,4 @@ def part_splits(data: Mapping[str, Any]) -> dict[str, datasets.Dataset]:
     return _parts(int(data["points"]), tuple(data.get("parts_per_category", (40, 20))), int(data.get("data_seed", 0)))
 
 
-__all__ = ["CATEGORIES", "Clouds", "PARTS_OF", "PART_NAMES", "classification_splits", "part_splits", "subset"]
+__all__ = ["CATEGORIES", "PARTS_OF", "PART_NAMES", "Clouds", "classification_splits", "part_splits", "subset"]

@@ -26,7 +26,6 @@ import numpy as np
 from modalities.points.cache import load_or_build, progress_bar, stratified_split
 from modalities.points.clouds import farthest_point_segments
 from modalities.points.meshes import MeshLoadError, load_zipped_mesh, sample_cloud
-
 from rqbench.errors import InputError
 
 CATALOG_DIR = Path("/usr/share/sweethome3d/furniture")
@@ -82,7 +81,9 @@ def read_catalogs(directory: str | os.PathLike[str] = CATALOG_DIR) -> list[Catal
         for key, model in props.items():
             if key.startswith("model#"):
                 i = key.split("#", 1)[1]
-                entries.append(CatalogEntry(str(archive), model, props.get(f"name#{i}", "?"), props.get(f"category#{i}", "?")))
+                entries.append(
+                    CatalogEntry(str(archive), model, props.get(f"name#{i}", "?"), props.get(f"category#{i}", "?"))
+                )
     return sorted(entries, key=lambda e: e.shape_id)
 
 
@@ -121,9 +122,19 @@ def load_furniture(
     entries = read_catalogs(catalog_dir)
     classes = label_names(entries, label_set, min_count)
     kept = [e for e in entries if getattr(e, label_set) in classes][:limit]
-    params: dict[str, Any] = dict(num_points=num_points, label_set=label_set, min_count=min_count, test_fraction=test_fraction,
-                                  segments=segments, limit=limit, seed=seed, models=len(entries),
-                                  catalogs=sorted((Path(e.archive).name, os.path.getsize(e.archive)) for e in {e.archive: e for e in entries}.values()))
+    params: dict[str, Any] = dict(
+        num_points=num_points,
+        label_set=label_set,
+        min_count=min_count,
+        test_fraction=test_fraction,
+        segments=segments,
+        limit=limit,
+        seed=seed,
+        models=len(entries),
+        catalogs=sorted(
+            (Path(e.archive).name, os.path.getsize(e.archive)) for e in {e.archive: e for e in entries}.values()
+        ),
+    )
 
     def build() -> tuple[dict[str, dict[str, list[Any]]], dict[str, Any]]:
         rows: list[tuple[np.ndarray, int, str]] = []
@@ -131,7 +142,9 @@ def load_furniture(
         with progress_bar(f"furniture meshes -> {num_points} points", len(kept), progress) as advance:
             for i, e in enumerate(kept):
                 try:
-                    cloud = sample_cloud(load_zipped_mesh(e.archive, e.model), num_points, seed * 100_003 + i, e.shape_id)
+                    cloud = sample_cloud(
+                        load_zipped_mesh(e.archive, e.model), num_points, seed * 100_003 + i, e.shape_id
+                    )
                 except MeshLoadError as exc:
                     failed.append(str(exc))
                     warnings.warn(f"skipping a furniture model: {exc}", stacklevel=2)
@@ -144,14 +157,27 @@ def load_furniture(
             raise DataUnavailableError(f"none of the {len(kept)} furniture meshes could be loaded: {failed[:3]}")
         labels = np.array([r[1] for r in rows])
         test = stratified_split(labels, test_fraction, seed)
-        cols = {}
+        cols: dict[str, dict[str, list[Any]]] = {}
         for split, mask in (("train", ~test), ("test", test)):
             chosen = [r for r, m in zip(rows, mask) if m]
-            cols[split] = {"points": [r[0] for r in chosen], "label": [r[1] for r in chosen], "shape_id": [r[2] for r in chosen]}
+            cols[split] = {
+                "points": [r[0] for r in chosen],
+                "label": [r[1] for r in chosen],
+                "shape_id": [r[2] for r in chosen],
+            }
         return cols, {"splits": ["train", "test"], "classes": classes, "failed": failed}
 
     splits, meta = load_or_build(f"furniture-{label_set}", params, build, num_points, parts=False, root=cache_dir)
     return splits, meta["classes"]
 
 
-__all__ = ["CATALOG_DIR", "CatalogEntry", "DataUnavailableError", "LABEL_SETS", "label_names", "load_furniture", "parse_properties", "read_catalogs"]
+__all__ = [
+    "CATALOG_DIR",
+    "LABEL_SETS",
+    "CatalogEntry",
+    "DataUnavailableError",
+    "label_names",
+    "load_furniture",
+    "parse_properties",
+    "read_catalogs",
+]

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 
 from modalities.points.clouds import check_cloud, normalize_unit_sphere
-
 from rqbench.errors import InputError
 
 
@@ -37,14 +36,15 @@ def load_mesh(path: str | os.PathLike[str]):  # -> open3d.geometry.TriangleMesh
     if not path.is_file():
         raise MeshLoadError(f"mesh file {path} does not exist")
     try:
-        model = o3d.io.read_triangle_model(str(path))
+        model = o3d.io.read_triangle_model(str(path))  # type: ignore[arg-type]  # open3d 0.20's stub lacks `filename`
         mesh = o3d.geometry.TriangleMesh()
         for part in model.meshes:
             mesh += part.mesh
     except Exception as exc:  # open3d raises RuntimeError subclasses with C++ messages
         raise MeshLoadError(f"cannot read mesh {path}: {exc}") from None
     if len(mesh.triangles) == 0:
-        mesh = o3d.io.read_triangle_mesh(str(path))  # plain reader: OFF / PLY files without a model
+        # plain reader: OFF / PLY files without a model (open3d's stub types `filename` as os.PathLike only)
+        mesh = o3d.io.read_triangle_mesh(str(path))  # type: ignore[arg-type]
     if len(mesh.triangles) == 0:
         raise MeshLoadError(f"mesh {path} has no triangles (unreadable or empty file)")
     return mesh

@@ -35,7 +35,9 @@ def point_logits(point_features: Tensor, segment_bank: Tensor, temperature: floa
     return torch.einsum("bnd,bsd->bns", F.normalize(point_features, dim=-1), segment_bank) / temperature
 
 
-def point_instance_loss(point_features: Tensor, segment_bank: Tensor, segments: Tensor, temperature: float = 0.1) -> Tensor:
+def point_instance_loss(
+    point_features: Tensor, segment_bank: Tensor, segments: Tensor, temperature: float = 0.1
+) -> Tensor:
     """Mean cross-entropy over all points of classifying each point into its own segment.
 
     Args:
@@ -64,4 +66,11 @@ def momentum_rows(old: Tensor, new: Tensor, momentum: float) -> Tensor:
     return F.normalize(momentum * new + (1.0 - momentum) * old, dim=-1)
 
 
-__all__ = ["momentum_rows", "point_instance_loss", "point_logits", "segment_means", "shape_instance_loss", "shape_logits"]
+__all__ = [
+    "momentum_rows",
+    "point_instance_loss",
+    "point_logits",
+    "segment_means",
+    "shape_instance_loss",
+    "shape_logits",
+]

@@ -10,6 +10,9 @@ query view of each step (base augmentations, then RQ when the spec has it) and i
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -17,9 +20,9 @@ from torch import Tensor, nn
 from modalities.points.layout import SEGMENT
 from modalities.points.mid_loss import momentum_rows, point_instance_loss, segment_means, shape_instance_loss
 from rqbench.augment.views import Views
+from rqbench.distributed import gather_keys
 from rqbench.methods import METHODS
 from rqbench.methods.base import Method
-from rqbench.distributed import gather_keys
 
 
 @METHODS.register("midnet")
@@ -40,6 +43,9 @@ class MIDNet(Method):
         point_weight: weight of the point-instance loss (1).
     """
 
+    shape_bank: Tensor
+    point_bank: Tensor
+
     num_views = 2
     """Two views are drawn per step, as always, though only the first is used: the second keeps
     the random draws (and so every committed MID-Net run) as they were."""
@@ -56,18 +62,25 @@ class MIDNet(Method):
         point_weight: float = 1.0,
     ) -> None:
         super().__init__(backbone, feature_dim)
-        if not callable(getattr(backbone, "features", None)) or not isinstance(getattr(backbone, "point_feature_dim", None), int):
-            raise TypeError("MID-Net needs a backbone with features(x) -> (shape, point features) and point_feature_dim")
+        if not callable(getattr(backbone, "features", None)) or not isinstance(
+            getattr(backbone, "point_feature_dim", None), int
+        ):
+            raise TypeError(
+                "MID-Net needs a backbone with features(x) -> (shape, point features) and point_feature_dim"
+            )
         if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
             raise ValueError(f"num_samples must be a positive int, got {num_samples!r}")
         if not temperature > 0 or not 0.0 <= bank_momentum <= 1.0 or segments < 1:
-            raise ValueError(f"need temperature > 0, bank_momentum in [0, 1], segments >= 1; got {temperature}, {bank_momentum}, {segments}")
+            raise ValueError(
+                "need temperature > 0, bank_momentum in [0, 1], segments >= 1; "
+                f"got {temperature}, {bank_momentum}, {segments}"
+            )
         self.temperature = float(temperature)
         self.bank_momentum = float(bank_momentum)
         self.segments = int(segments)
         self.segment_channel = int(segment_channel)
         self.point_weight = float(point_weight)
-        point_dim = int(backbone.point_feature_dim)
+        point_dim = int(cast(int, backbone.point_feature_dim))
         self.register_buffer("shape_bank", F.normalize(torch.randn(num_samples, feature_dim), dim=1))
         self.register_buffer("point_bank", F.normalize(torch.randn(num_samples, self.segments, point_dim), dim=2))
 
@@ -80,7 +93,7 @@ class MIDNet(Method):
 
     def losses(self, x: Tensor, indices: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
         """``(shape loss, point loss, shape features, point features, segments)`` of clouds ``x``."""
-        shape, points = self.backbone.features(x)
+        shape, points = cast("Callable[[Tensor], tuple[Tensor, Tensor]]", self.backbone.features)(x)
         seg = self.segment_ids(x)
         shape_loss = shape_instance_loss(shape.float(), self.shape_bank, indices, self.temperature)
         point_loss = point_instance_loss(points.float(), self.point_bank[indices], seg, self.temperature)
@@ -110,11 +123,16 @@ class MIDNet(Method):
         points_all, _ = gather_keys(new_points)
         idx_all, _ = gather_keys(indices)
         # out of place: the loss's graph holds the old shape bank for its backward pass
-        self.shape_bank = self.shape_bank.index_copy(0, idx_all, momentum_rows(self.shape_bank[idx_all], shape_all, self.bank_momentum))
+        self.shape_bank = self.shape_bank.index_copy(
+            0, idx_all, momentum_rows(self.shape_bank[idx_all], shape_all, self.bank_momentum)
+        )
         self.point_bank[idx_all] = momentum_rows(self.point_bank[idx_all], points_all, self.bank_momentum)
 
     def momentum_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
         return []
 
     def extra_repr(self) -> str:
-        return f"temperature={self.temperature}, bank_momentum={self.bank_momentum}, segments={self.segments}, banks={tuple(self.point_bank.shape)}"
+        return (
+            f"temperature={self.temperature}, bank_momentum={self.bank_momentum}, segments={self.segments}, "
+            f"banks={tuple(self.point_bank.shape)}"
+        )

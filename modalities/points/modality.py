@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import torch
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
-import modalities.points.midnet  # noqa: F401  (registers the "midnet" method)
+import modalities.points.midnet
 import modalities.points.views  # noqa: F401  (registers the "pts_base" view)
 from modalities.points.backbone import OctreeUNet
 from modalities.points.data import Clouds, classification_splits, part_splits, subset
@@ -23,7 +24,7 @@ from modalities.points.layout import LAYOUT
 from modalities.points.presets import PRESETS
 from modalities.points.procedural import PART_NAMES, PARTS_OF
 from modalities.points.show import cloud_grid
-from modalities.points.sources import SOURCES, load_shapenet_part
+from modalities.points.sources import load_shapenet_part
 from rqbench.modality import MODALITIES, Modality, Task
 from rqbench.preset import Preset
 from rqbench.registry import Registry
@@ -37,7 +38,9 @@ TASKS: Registry[Callable[[Preset], Task]] = Registry("points task")
 def _classification_task(name: str, source: str, **options: object) -> Callable[[Preset], Task]:
     def build(preset: Preset) -> Task:
         data = dict(preset.data)
-        splits, classes = classification_splits({**data, "source": source, "source_options": {**data.get("source_options", {}), **options}})
+        splits, classes = classification_splits(
+            {**data, "source": source, "source_options": {**data.get("source_options", {}), **options}}
+        )
         train = Clouds(splits["train"], subset(len(splits["train"]), data.get("eval_train_samples"), seed=1))
         return Task(name, train, Clouds(splits["test"]), len(classes))
 
@@ -53,8 +56,14 @@ TASKS.register("modelnet40")(_classification_task("modelnet40", "modelnet40"))
 def procedural_parts_task(preset: Preset) -> Task:
     """Part segmentation on the procedural primitive shapes (called procedural wherever reported)."""
     splits = part_splits(preset.data)
-    return Task("procedural_parts", Clouds(splits["train"], parts=True), Clouds(splits["test"], parts=True), len(PART_NAMES),
-                kind="segmentation", parts_of=PARTS_OF)
+    return Task(
+        "procedural_parts",
+        Clouds(splits["train"], parts=True),
+        Clouds(splits["test"], parts=True),
+        len(PART_NAMES),
+        kind="segmentation",
+        parts_of=PARTS_OF,
+    )
 
 
 @TASKS.register("shapenet_part")
@@ -64,10 +73,16 @@ def shapenet_part_task(preset: Preset) -> Task:
     train = Clouds(splits["train"], parts=True)
     parts_of: dict[int, set[int]] = {}
     for i in range(len(train)):
-        _, parts, cat = train[i]
+        _, parts, cat = cast("tuple[Tensor, Tensor, int]", train[i])  # items of a parts=True split
         parts_of.setdefault(cat, set()).update(parts.unique().tolist())
-    return Task("shapenet_part", train, Clouds(splits["test"], parts=True), 50, kind="segmentation",
-                parts_of={c: tuple(sorted(p)) for c, p in parts_of.items()})
+    return Task(
+        "shapenet_part",
+        train,
+        Clouds(splits["test"], parts=True),
+        50,
+        kind="segmentation",
+        parts_of={c: tuple(sorted(p)) for c, p in parts_of.items()},
+    )
 
 
 @MODALITIES.register("points")
@@ -94,7 +109,7 @@ class PointClouds(Modality):
     def backbone(self, preset: Preset) -> tuple[nn.Module, int]:
         options = dict(preset.backbone)
         net = BACKBONES.get(options.pop("name"))(**options)
-        return net, int(net.feature_dim)
+        return net, int(cast(int, net.feature_dim))
 
     def show(self, preset: Preset, specs: list[str], n: int, path: Path, seed: int = 0) -> Path:
         """``n`` test clouds and one row per augmentation spec (base view, then the channel stage)."""
@@ -111,4 +126,4 @@ class PointClouds(Modality):
         return cloud_grid(x, rows, path)
 
 
-__all__ = ["BACKBONES", "PointClouds", "TASKS"]
+__all__ = ["BACKBONES", "TASKS", "PointClouds"]

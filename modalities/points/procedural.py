@@ -86,7 +86,10 @@ def chair(rng: np.random.Generator) -> list[Part]:
     if rng.random() < 0.2:
         parts += [(_cyl(0.06, h, 0, 0, h / 2), "legs"), (_cyl(w * 0.35, 0.05, 0, 0, 0.025), "legs")]
     else:
-        parts += [(m, "legs") for m in _legs(rng, int(rng.choice([3, 4])), w / 2 - 0.06, d / 2 - 0.06, h, rng.uniform(0.03, 0.06))]
+        parts += [
+            (m, "legs")
+            for m in _legs(rng, int(rng.choice([3, 4])), w / 2 - 0.06, d / 2 - 0.06, h, rng.uniform(0.03, 0.06))
+        ]
     return parts
 
 
@@ -99,7 +102,11 @@ def table(rng: np.random.Generator) -> list[Part]:
         w = d = rng.uniform(1.0, 1.8)
         top = _cyl(w / 2, t, 0, 0, h + t / 2)
     count = int(rng.choice([1, 3, 4]))
-    legs = [_cyl(0.08, h, 0, 0, h / 2), _cyl(w * 0.25, 0.04, 0, 0, 0.02)] if count == 1 else _legs(rng, count, w / 2 - 0.1, d / 2 - 0.1, h, rng.uniform(0.03, 0.07))
+    legs = (
+        [_cyl(0.08, h, 0, 0, h / 2), _cyl(w * 0.25, 0.04, 0, 0, 0.02)]
+        if count == 1
+        else _legs(rng, count, w / 2 - 0.1, d / 2 - 0.1, h, rng.uniform(0.03, 0.07))
+    )
     return [(top, "top")] + [(m, "legs") for m in legs]
 
 
@@ -111,7 +118,11 @@ def lamp(rng: np.random.Generator) -> list[Part]:
     shade = o3d.geometry.TriangleMesh.create_cone(rs, hs, resolution=20)
     shade.rotate(shade.get_rotation_matrix_from_xyz((np.pi, 0, 0)), center=(0, 0, 0))  # opening downwards
     shade.translate((0, 0, hb + hp + hs * 0.6))
-    return [(_cyl(rb, hb, 0, 0, hb / 2), "base"), (_cyl(rng.uniform(0.02, 0.05), hp, 0, 0, hb + hp / 2), "pole"), (shade, "shade")]
+    return [
+        (_cyl(rb, hb, 0, 0, hb / 2), "base"),
+        (_cyl(rng.uniform(0.02, 0.05), hp, 0, 0, hb + hp / 2), "pole"),
+        (shade, "shade"),
+    ]
 
 
 def mug(rng: np.random.Generator) -> list[Part]:
@@ -144,7 +155,12 @@ def shelf(rng: np.random.Generator) -> list[Part]:
 
 
 RECIPES: dict[str, Callable[[np.random.Generator], list[Part]]] = {
-    "chair": chair, "table": table, "lamp": lamp, "mug": mug, "bed": bed, "shelf": shelf,
+    "chair": chair,
+    "table": table,
+    "lamp": lamp,
+    "mug": mug,
+    "bed": bed,
+    "shelf": shelf,
 }
 
 
@@ -190,7 +206,14 @@ def load_procedural_parts(
     progress: bool = True,
 ) -> dict[str, datasets.Dataset]:
     """The procedural part set ``{"train", "test"}`` (``per_category`` = shapes per category per split), cached."""
-    params = dict(num_points=num_points, per_category=list(per_category), segments=segments, seed=seed, categories=list(CATEGORIES), parts=list(PART_NAMES))
+    params = dict(
+        num_points=num_points,
+        per_category=list(per_category),
+        segments=segments,
+        seed=seed,
+        categories=list(CATEGORIES),
+        parts=list(PART_NAMES),
+    )
 
     def build() -> tuple[dict[str, dict[str, list[Any]]], dict[str, Any]]:
         cols: dict[str, dict[str, list[Any]]] = {}
@@ -215,4 +238,13 @@ def load_procedural_parts(
     return splits
 
 
-__all__ = ["CATEGORIES", "CATEGORY_PARTS", "PARTS_OF", "PART_NAMES", "RECIPES", "load_procedural_parts", "make_shape", "sample_parts"]
+__all__ = [
+    "CATEGORIES",
+    "CATEGORY_PARTS",
+    "PARTS_OF",
+    "PART_NAMES",
+    "RECIPES",
+    "load_procedural_parts",
+    "make_shape",
+    "sample_parts",
+]

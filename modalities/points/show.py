@@ -11,17 +11,27 @@ from torch import Tensor
 from rqbench.io import write_atomic
 
 
-def cloud_grid(clouds: Tensor, rows: list[tuple[str, Tensor]], path: str | os.PathLike[str], *, cell_inches: float = 2.2, dpi: int = 100) -> Path:
+def cloud_grid(
+    clouds: Tensor,
+    rows: list[tuple[str, Tensor]],
+    path: str | os.PathLike[str],
+    *,
+    cell_inches: float = 2.2,
+    dpi: int = 100,
+) -> Path:
     """Write a PNG of 3-D scatter plots: the original ``clouds`` ``(n, N, >= 3)`` in the first row and
     one row per ``(label, augmented clouds)``; column ``j`` is cloud ``j``. Written atomically."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    grid = [("original", clouds)] + list(rows)
+    grid = [("original", clouds), *list(rows)]
     n = clouds.shape[0]
     for label, x in grid:
         if not isinstance(x, Tensor) or x.ndim != 3 or x.shape[0] != n or x.shape[-1] < 3:
-            raise ValueError(f"row {label!r} must hold {n} clouds (n, points, >= 3), got {tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__}")
+            raise ValueError(
+                f"row {label!r} must hold {n} clouds (n, points, >= 3), "
+                f"got {tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__}"
+            )
     fig = Figure(figsize=(n * cell_inches, len(grid) * cell_inches), dpi=dpi)
     FigureCanvasAgg(fig)
     for r, (label, x) in enumerate(grid):

@@ -28,7 +28,10 @@ SOURCES.register("furniture")(load_furniture)
 
 DOWNLOADS = {
     "modelnet40": ("ModelNet40/<class>/{train,test}/*.off", "https://modelnet.cs.princeton.edu/ (ModelNet40.zip)"),
-    "shapenet": ("<synset>/<model>/models/model_normalized.obj", "https://shapenet.org/ (ShapeNetCore.v2, registration needed)"),
+    "shapenet": (
+        "<synset>/<model>/models/model_normalized.obj",
+        "https://shapenet.org/ (ShapeNetCore.v2, registration needed)",
+    ),
     "shapenet_part": (
         "shapenetcore_partanno_segmentation_benchmark_v0_normal/<synset>/*.txt and train_test_split/",
         "https://shapenet.cs.stanford.edu/media/shapenetcore_partanno_segmentation_benchmark_v0_normal.zip",
@@ -49,9 +52,19 @@ def data_root(name: str, root: str | os.PathLike[str] | None) -> Path:
     return base
 
 
-def _mesh_set(name: str, files: dict[str, list[tuple[Path, str]]], num_points: int, segments: int, seed: int, progress: bool, root: Path) -> tuple[dict[str, datasets.Dataset], list[str]]:
+def _mesh_set(
+    name: str,
+    files: dict[str, list[tuple[Path, str]]],
+    num_points: int,
+    segments: int,
+    seed: int,
+    progress: bool,
+    root: Path,
+) -> tuple[dict[str, datasets.Dataset], list[str]]:
     classes = sorted({c for items in files.values() for _, c in items})
-    params = dict(root=str(root), num_points=num_points, segments=segments, seed=seed, count={k: len(v) for k, v in files.items()})
+    params = dict(
+        root=str(root), num_points=num_points, segments=segments, seed=seed, count={k: len(v) for k, v in files.items()}
+    )
 
     def build() -> tuple[dict[str, dict[str, list[Any]]], dict[str, Any]]:
         cols = {}
@@ -74,7 +87,9 @@ def _mesh_set(name: str, files: dict[str, list[tuple[Path, str]]], num_points: i
 
 
 @SOURCES.register("modelnet40")
-def load_modelnet40(num_points: int = 1024, *, root: str | None = None, segments: int = 100, seed: int = 0, progress: bool = True) -> tuple[dict[str, datasets.Dataset], list[str]]:
+def load_modelnet40(
+    num_points: int = 1024, *, root: str | None = None, segments: int = 100, seed: int = 0, progress: bool = True
+) -> tuple[dict[str, datasets.Dataset], list[str]]:
     """ModelNet40 (Wu et al. 2015): the official OFF meshes, sampled to clouds (train / test as released)."""
     base = data_root("modelnet40", root)
     files = {s: [(p, p.parent.parent.name) for p in sorted(base.glob(f"*/{s}/*.off"))] for s in ("train", "test")}
@@ -84,8 +99,11 @@ def load_modelnet40(num_points: int = 1024, *, root: str | None = None, segments
 
 
 @SOURCES.register("shapenet")
-def load_shapenet(num_points: int = 1024, *, root: str | None = None, segments: int = 100, seed: int = 0, progress: bool = True) -> tuple[dict[str, datasets.Dataset], list[str]]:
-    """ShapeNetCore v2 (57,449 shapes in the paper's pretraining): every model as a training cloud, labelled by synset."""
+def load_shapenet(
+    num_points: int = 1024, *, root: str | None = None, segments: int = 100, seed: int = 0, progress: bool = True
+) -> tuple[dict[str, datasets.Dataset], list[str]]:
+    """ShapeNetCore v2 (57,449 shapes in the paper's pretraining): every model as a training cloud,
+    labelled by synset."""
     base = data_root("shapenet", root)
     files = {"train": [(p, p.parent.parent.parent.name) for p in sorted(base.glob("*/*/models/model_normalized.obj"))]}
     if not files["train"]:
@@ -93,7 +111,9 @@ def load_shapenet(num_points: int = 1024, *, root: str | None = None, segments: 
     return _mesh_set("shapenet", files, num_points, segments, seed, progress, base)
 
 
-def load_shapenet_part(num_points: int = 2048, *, root: str | None = None, segments: int = 100, seed: int = 0, progress: bool = True) -> tuple[dict[str, datasets.Dataset], list[str]]:
+def load_shapenet_part(
+    num_points: int = 2048, *, root: str | None = None, segments: int = 100, seed: int = 0, progress: bool = True
+) -> tuple[dict[str, datasets.Dataset], list[str]]:
     """ShapeNet-Part (Yi et al. 2016, 16,881 shapes, 16 categories, 50 parts): ``x y z nx ny nz part`` text files
     and the official ``train_test_split/shuffled_{train,test}_file_list.json``. Columns as the procedural set."""
     base = data_root("shapenet_part", root)
@@ -114,7 +134,9 @@ def load_shapenet_part(num_points: int = 2048, *, root: str | None = None, segme
                     _, synset, model = item.split("/")
                     path = base / synset / f"{model}.txt"
                     data = np.loadtxt(path, dtype=np.float32)
-                    cloud = resample(data[:, :7], num_points, rng, str(path)) if len(data) != num_points else data[:, :7]
+                    cloud = (
+                        resample(data[:, :7], num_points, rng, str(path)) if len(data) != num_points else data[:, :7]
+                    )
                     xyz = normalize_unit_sphere(cloud[:, :3])
                     seg = farthest_point_segments(xyz, segments).astype(np.float32)[:, None]
                     rows["points"].append(np.concatenate([xyz, cloud[:, 3:6], seg], axis=1).astype(np.float32))

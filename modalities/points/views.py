@@ -32,7 +32,8 @@ def rotation_matrices(angles: Tensor) -> Tensor:
 
 
 def transform_clouds(x: Tensor, linear: Tensor, shift: Tensor, clip: float = 1.0) -> Tensor:
-    """``xyz' = clip(xyz A^T + t)``, ``n' = normalize(n A^{-1})`` for ``x`` ``(B, N, C)``, ``A`` ``(B, 3, 3)``, ``t`` ``(B, 3)``."""
+    """``xyz' = clip(xyz A^T + t)``, ``n' = normalize(n A^{-1})`` for ``x`` ``(B, N, C)``, ``A`` ``(B, 3, 3)``,
+    ``t`` ``(B, 3)``."""
     out = x.clone()
     xyz = x[..., XYZ] @ linear.transpose(1, 2).to(x.dtype) + shift.to(x.dtype).unsqueeze(1)
     out[..., XYZ] = xyz.clamp(-clip, clip)
@@ -55,7 +56,13 @@ class PointBaseAugment(Augmentation):
     stage = Stage.VIEW
     modality = "points"
 
-    def __init__(self, rotate: float = 180.0, scale: float = 0.25, jitter: float = 0.125, generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self,
+        rotate: float = 180.0,
+        scale: float = 0.25,
+        jitter: float = 0.125,
+        generator: torch.Generator | None = None,
+    ) -> None:
         super().__init__()
         for name, value in (("rotate", rotate), ("scale", scale), ("jitter", jitter)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:

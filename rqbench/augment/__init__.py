@@ -11,7 +11,15 @@ from rqbench.augment.imix import EMix, IMix
 from rqbench.augment.mixup import DACL, Mixup
 from rqbench.augment.quantize import RandomizedQuantization
 from rqbench.augment.registry import AUGMENTATIONS, register_augmentation
-from rqbench.augment.spec import AugmentationPipeline, AugSpec, AugTerm, SpecError, build_pipeline, parse_spec, validate_spec
+from rqbench.augment.spec import (
+    AugmentationPipeline,
+    AugSpec,
+    AugTerm,
+    SpecError,
+    build_pipeline,
+    parse_spec,
+    validate_spec,
+)
 
 __all__ = [
     "AUGMENTATIONS",

@@ -10,7 +10,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-from rqbench.checks import check_positive  # noqa: F401  (re-exported for the augmentations)
+from rqbench.checks import check_positive as check_positive  # re-exported for the augmentations
 
 
 class Stage(enum.IntEnum):
@@ -46,7 +46,9 @@ class ChannelLayout:
     channels: tuple[int, ...] | None = None
 
 
-def on_channels(fn: Callable[[Tensor], Tensor], x: Tensor, channel_dim: int, channels: tuple[int, ...] | None) -> Tensor:
+def on_channels(
+    fn: Callable[[Tensor], Tensor], x: Tensor, channel_dim: int, channels: tuple[int, ...] | None
+) -> Tensor:
     """``fn`` applied to the ``channels`` of ``x`` along ``channel_dim`` only (all of them if ``None``).
 
     The other channels are returned unchanged; ``fn`` sees a tensor of the same rank whose
@@ -57,7 +59,9 @@ def on_channels(fn: Callable[[Tensor], Tensor], x: Tensor, channel_dim: int, cha
     size = x.shape[channel_dim]
     bad = [c for c in channels if not -size <= c < size]
     if not channels or bad:
-        raise ValueError(f"channels {channels} must be a non-empty tuple of indices into the {size} channels of axis {channel_dim}")
+        raise ValueError(
+            f"channels {channels} must be a non-empty tuple of indices into the {size} channels of axis {channel_dim}"
+        )
     index = torch.tensor([c % size for c in channels], device=x.device)
     out = fn(x.index_select(channel_dim, index))
     return x.index_copy(channel_dim, index, out.to(x.dtype))
@@ -135,7 +139,9 @@ def check_batch(x: Tensor, name: str = "input") -> int:
     return x.shape[0]
 
 
-def rand(shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device, dtype: torch.dtype = torch.float32) -> Tensor:
+def rand(
+    shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device, dtype: torch.dtype = torch.float32
+) -> Tensor:
     """Uniform [0, 1) draws made on the generator's device (for reproducibility) then moved to ``device``."""
     gen_device = generator.device if generator is not None else device
     return torch.rand(shape, generator=generator, device=gen_device, dtype=dtype).to(device)

@@ -37,7 +37,13 @@ class BYOLAMixup(Augmentation):
 
     stage = Stage.CHANNEL
 
-    def __init__(self, ratio: float = 0.4, n_memory: int = 2048, log_mixup_exp: bool = True, generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self,
+        ratio: float = 0.4,
+        n_memory: int = 2048,
+        log_mixup_exp: bool = True,
+        generator: torch.Generator | None = None,
+    ) -> None:
         super().__init__()
         self.ratio = check_probability(ratio, "byola-mixup ratio")
         if isinstance(n_memory, bool) or not isinstance(n_memory, int) or n_memory < 1:

@@ -13,7 +13,16 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from rqbench.augment.base import MixInfo, MixingAugmentation, beta, check_batch, check_float_tensor, check_positive, mix, randperm
+from rqbench.augment.base import (
+    MixInfo,
+    MixingAugmentation,
+    beta,
+    check_batch,
+    check_float_tensor,
+    check_positive,
+    mix,
+    randperm,
+)
 from rqbench.augment.registry import register_augmentation
 
 
@@ -27,7 +36,9 @@ class IMix(MixingAugmentation):
         generator: optional ``torch.Generator``.
     """
 
-    def __init__(self, alpha: float = 1.0, detach_partner: bool = False, generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self, alpha: float = 1.0, detach_partner: bool = False, generator: torch.Generator | None = None
+    ) -> None:
         super().__init__()
         self.alpha = check_positive(alpha, f"{type(self).__name__} alpha")
         self.detach_partner = bool(detach_partner)
@@ -49,5 +60,7 @@ class IMix(MixingAugmentation):
 class EMix(IMix):
     """e-Mix (Tamkin et al., DABS 2021): i-Mix on token embeddings, partner detached, lam ~ Beta(1, 1)."""
 
-    def __init__(self, alpha: float = 1.0, detach_partner: bool = True, generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self, alpha: float = 1.0, detach_partner: bool = True, generator: torch.Generator | None = None
+    ) -> None:
         super().__init__(alpha, detach_partner, generator)

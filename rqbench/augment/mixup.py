@@ -10,7 +10,17 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from rqbench.augment.base import Augmentation, Stage, beta, check_batch, check_float_tensor, check_positive, mix, rand, randperm
+from rqbench.augment.base import (
+    Augmentation,
+    Stage,
+    beta,
+    check_batch,
+    check_float_tensor,
+    check_positive,
+    mix,
+    rand,
+    randperm,
+)
 from rqbench.augment.registry import register_augmentation
 
 

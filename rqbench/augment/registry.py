@@ -19,7 +19,9 @@ AUGMENTATIONS: Registry[type[Augmentation]] = Registry(
 )
 
 
-def register_augmentation(name: str, *, summary: str | None = None) -> Callable[[type[Augmentation]], type[Augmentation]]:
+def register_augmentation(
+    name: str, *, summary: str | None = None
+) -> Callable[[type[Augmentation]], type[Augmentation]]:
     """Class decorator: make an :class:`Augmentation` subclass available as ``name`` in specs.
 
     Example (a whole new baseline in one file)::

@@ -175,12 +175,15 @@ def validate_spec(spec: str | AugSpec, modality: str | None = None) -> AugSpec:
         except KeyError as exc:
             raise SpecError(str(exc)) from None
         if cls.modality is not None and modality is not None and cls.modality != modality:
-            raise SpecError(f"augmentation {term.name!r} is specific to the {cls.modality!r} modality, not {modality!r}")
+            raise SpecError(
+                f"augmentation {term.name!r} is specific to the {cls.modality!r} modality, not {modality!r}"
+            )
         accepted = _accepted(cls)
         unknown = [k for k, _ in term.kwargs if k not in accepted]
         if unknown:
             raise SpecError(
-                f"augmentation {term.name!r} has no argument {unknown[0]!r}; it accepts: {', '.join(accepted) or '(none)'}"
+                f"augmentation {term.name!r} has no argument {unknown[0]!r}; "
+                f"it accepts: {', '.join(accepted) or '(none)'}"
             )
         if cls.stage < last:
             raise SpecError(
@@ -204,7 +207,12 @@ def build_augmentation(
     the context when the class takes them and the spec does not set them."""
     cls = AUGMENTATIONS.get(term.name)
     params = inspect.signature(cls).parameters
-    context = {"channel_dim": layout.channel_dim, "batch_dims": layout.batch_dims, "channels": layout.channels, "generator": generator}
+    context = {
+        "channel_dim": layout.channel_dim,
+        "batch_dims": layout.batch_dims,
+        "channels": layout.channels,
+        "generator": generator,
+    }
     kwargs = {k: v for k, v in context.items() if k in params and k in _INJECTED}
     kwargs.update(dict(term.kwargs))
     try:
@@ -220,7 +228,9 @@ DEFAULT_STAGE_ORDER: tuple[Stage, ...] = (Stage.VIEW, Stage.CHANNEL)
 def check_stage_order(order: tuple[Stage, ...]) -> tuple[Stage, ...]:
     """``order`` if it holds the VIEW and CHANNEL stages once each (mixing is always last), else ``ValueError``."""
     if sorted(order) != [Stage.VIEW, Stage.CHANNEL]:
-        raise ValueError(f"a stage order holds the view and channel stages once each, got {[s.name.lower() for s in order]}")
+        raise ValueError(
+            f"a stage order holds the view and channel stages once each, got {[s.name.lower() for s in order]}"
+        )
     return tuple(order)
 
 
@@ -250,13 +260,15 @@ class AugmentationPipeline(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """Apply the channel-stage augmentations in spec order."""
-        return self.channel(x)
+        out: Tensor = self.channel(x)
+        return out
 
     def mix(self, x: Tensor) -> tuple[Tensor, MixInfo | None]:
         """Apply the mixing augmentation, if any: ``(mixed, MixInfo)`` or ``(x, None)``."""
         if self.mixing is None:
             return x, None
-        return self.mixing(x)
+        mixed: tuple[Tensor, MixInfo | None] = self.mixing(x)
+        return mixed
 
     def views(
         self,
@@ -300,7 +312,8 @@ def build_pipeline(
     generator: torch.Generator | None = None,
     order: tuple[Stage, ...] = DEFAULT_STAGE_ORDER,
 ) -> AugmentationPipeline:
-    """Validate and build ``spec`` for a modality whose channel stage has ``layout`` and whose stages run in ``order``."""
+    """Validate and build ``spec`` for a modality whose channel stage has ``layout`` and whose stages run in
+    ``order``."""
     parsed = validate_spec(spec, modality)
     stages: dict[Stage, list[Augmentation]] = {s: [] for s in Stage}
     for term in parsed:

@@ -20,7 +20,9 @@ def top1_accuracy(predictions: Tensor, targets: Tensor) -> float:
     """
     if isinstance(predictions, Tensor) and predictions.is_floating_point():
         if predictions.ndim != 2:
-            raise ValueError(f"score predictions must be 2-D (num_samples, num_classes), got shape {tuple(predictions.shape)}")
+            raise ValueError(
+                f"score predictions must be 2-D (num_samples, num_classes), got shape {tuple(predictions.shape)}"
+            )
         predictions = predictions.argmax(dim=1)
     predictions = check_labels(predictions, "predictions")
     targets = check_labels(targets, "targets", length=predictions.shape[0])

@@ -12,8 +12,11 @@ from rqbench.modality import Modality
 from rqbench.preset import Preset
 
 
-def eval_batches(dataset: Dataset, modality: Modality, preset: Preset, shuffle: bool = False, seed: int = 0) -> Iterator[tuple[Any, ...]]:
-    """``(modality.eval_view(x), *rest)`` for each batch of ``dataset`` (``preset.eval.batch_size``; shuffled by ``seed``).
+def eval_batches(
+    dataset: Dataset[Any], modality: Modality, preset: Preset, shuffle: bool = False, seed: int = 0
+) -> Iterator[tuple[Any, ...]]:
+    """``(modality.eval_view(x), *rest)`` for each batch of ``dataset`` (``preset.eval.batch_size``;
+    shuffled by ``seed``).
 
     ``rest`` is what the dataset yields after the input: ``(label,)`` for classification,
     ``(part labels, category)`` for segmentation.

@@ -6,12 +6,10 @@ bad value) whose message names the offending argument.
 
 from __future__ import annotations
 
-from rqbench.checks import check_positive  # noqa: F401  (re-exported for the evaluation modules)
-
-import math
-
 import torch
 from torch import Tensor
+
+from rqbench.checks import check_positive as check_positive  # re-exported for the evaluation modules
 
 
 def check_features(x: object, name: str = "features") -> Tensor:

@@ -49,7 +49,10 @@ def extract_features(
                 if not isinstance(out, Tensor):
                     raise TypeError(f"encoder output for batch {i} must be a Tensor, got {type(out).__name__}")
                 if out.ndim < 2:
-                    raise ValueError(f"encoder output for batch {i} must be (batch, ...) with >= 2 axes, got shape {tuple(out.shape)}")
+                    raise ValueError(
+                        f"encoder output for batch {i} must be (batch, ...) with >= 2 axes, "
+                        f"got shape {tuple(out.shape)}"
+                    )
                 out = out.flatten(1).float().cpu()
                 y = check_labels(torch.as_tensor(y), f"labels of batch {i}", length=out.shape[0])
                 feats.append(out)
@@ -78,7 +81,9 @@ def standardize(train: Tensor, *others: Tensor) -> tuple[Tensor, ...]:
     for i, other in enumerate(others):
         check_features(other, f"features #{i + 1} to standardize")
         if other.shape[1] != train.shape[1]:
-            raise ValueError(f"features #{i + 1} have dim {other.shape[1]} but the train features have dim {train.shape[1]}")
+            raise ValueError(
+                f"features #{i + 1} have dim {other.shape[1]} but the train features have dim {train.shape[1]}"
+            )
     mean, std = feature_stats(train)
     return tuple((x - mean.to(x)) / std.to(x) for x in (train, *others))
 

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 
 from rqbench.evaluate.accuracy import top1_accuracy
 from rqbench.evaluate.checks import check_int, check_labels, check_positive
-from rqbench.schedules import cosine_lr
+from rqbench.schedules import cosine_lr as cosine_lr  # re-exported by rqbench.evaluate
 
 B = TypeVar("B")
 
@@ -131,5 +131,7 @@ def _forward(model: nn.Module, x: Tensor, y: Tensor, device: torch.device, what:
         raise ValueError(f"head must return logits (batch, num_classes) for the {what}, got {shape}")
     y = check_labels(torch.as_tensor(y), f"labels of the {what}", length=logits.shape[0]).to(device).long()
     if int(y.max()) >= logits.shape[1]:
-        raise ValueError(f"labels of the {what} contain class {int(y.max())} but the head outputs {logits.shape[1]} classes")
+        raise ValueError(
+            f"labels of the {what} contain class {int(y.max())} but the head outputs {logits.shape[1]} classes"
+        )
     return logits, y

@@ -26,7 +26,8 @@ def _average_ranks(values: Tensor) -> Tensor:
     """1-based ranks of ``values`` (float64), ties sharing their average rank."""
     _, inverse, counts = torch.unique(values, sorted=True, return_inverse=True, return_counts=True)
     last = torch.cumsum(counts, 0).double()  # rank of the last member of each distinct value
-    return (last - (counts.double() - 1) / 2.0)[inverse]
+    ranks: Tensor = (last - (counts.double() - 1) / 2.0)[inverse]
+    return ranks
 
 
 def binary_auroc(scores: Tensor, positive: Tensor) -> float:

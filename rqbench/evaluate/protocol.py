@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -15,16 +17,25 @@ from rqbench.evaluate.fractions import label_fraction_indices
 from rqbench.evaluate.knn import knn_accuracy
 from rqbench.evaluate.linear import linear_probe
 from rqbench.evaluate.metrics import SCORE_METRICS
-from rqbench.evaluate.seg_protocol import SEG_PROTOCOLS, evaluate_segmentation
+from rqbench.evaluate.seg_protocol import evaluate_segmentation
 from rqbench.modality import Modality, Task
-from rqbench.preset import PROTOCOLS, Preset
+from rqbench.preset import PROTOCOLS as PROTOCOLS  # re-exported for the table specs
+from rqbench.preset import Preset
 
 
-def _labels(dataset: Dataset) -> Tensor:
+def _labels(dataset: Dataset[Any]) -> Tensor:
     return torch.as_tensor([int(dataset[i][1]) for i in range(len(dataset))])  # type: ignore[arg-type]
 
 
-def evaluate_encoder(encoder: nn.Module, feature_dim: int, modality: Modality, preset: Preset, seed: int, device: torch.device) -> list[dict[str, Any]]:
+def evaluate_encoder(
+    encoder: nn.Module,
+    feature_dim: int,
+    modality: Modality,
+    preset: Preset,
+    seed: int,
+    device: torch.device,
+    report: Callable[[str], None] | None = None,
+) -> list[dict[str, Any]]:
     """Rows ``{dataset, protocol, label_fraction, metric, value}`` for every task and protocol.
 
     Linear probe: frozen, standardized features, one probe per label fraction (seeded,
@@ -38,15 +49,30 @@ def evaluate_encoder(encoder: nn.Module, feature_dim: int, modality: Modality, p
     if unknown:
         raise ValueError(f"unknown evaluation protocol(s) {', '.join(unknown)}; known: {', '.join(PROTOCOLS)}")
     rows: list[dict[str, Any]] = []
-    for task in modality.tasks(preset):
+    tasks = modality.tasks(preset)
+    for number, task in enumerate(tasks, 1):
+        if report is not None:  # progress: which task, how far, which protocols
+            wanted = [p for p in settings.protocols if p.endswith("_seg") == (task.kind == "segmentation")]
+            report(f"evaluate task {number}/{len(tasks)} {task.name} ({task.kind}): {', '.join(wanted)}")
+        started = time.perf_counter()
         if task.kind == "segmentation":  # linear_seg / finetune_seg on per-point features
             rows += evaluate_segmentation(encoder, modality, task, preset, seed, device)
         else:
             rows += _evaluate_task(encoder, feature_dim, modality, task, preset, seed, device)
+        if report is not None:
+            report(f"evaluate task {number}/{len(tasks)} {task.name}: done in {time.perf_counter() - started:.0f} s")
     return rows
 
 
-def _evaluate_task(encoder: nn.Module, feature_dim: int, modality: Modality, task: Task, preset: Preset, seed: int, device: torch.device) -> list[dict[str, Any]]:
+def _evaluate_task(
+    encoder: nn.Module,
+    feature_dim: int,
+    modality: Modality,
+    task: Task,
+    preset: Preset,
+    seed: int,
+    device: torch.device,
+) -> list[dict[str, Any]]:
     settings = preset.eval
     if len(task.train) == 0 or len(task.test) == 0:  # type: ignore[arg-type]
         raise ValueError(f"task {task.name!r} has an empty train or test set")
@@ -54,7 +80,9 @@ def _evaluate_task(encoder: nn.Module, feature_dim: int, modality: Modality, tas
     score_metric = SCORE_METRICS.get(task.metric)  # an unknown metric fails before any work
 
     def row(protocol: str, fraction: float, value: float, metric: str = "top1") -> None:
-        rows.append({"dataset": task.name, "protocol": protocol, "label_fraction": fraction, "metric": metric, "value": value})
+        rows.append(
+            {"dataset": task.name, "protocol": protocol, "label_fraction": fraction, "metric": metric, "value": value}
+        )
 
     needs_features = {"linear", "knn"} & set(settings.protocols)
     if needs_features:
@@ -84,15 +112,23 @@ def _evaluate_task(encoder: nn.Module, feature_dim: int, modality: Modality, tas
                     scores = result.linear(test_x.to(result.linear.weight.device))
                 row("linear", fraction, score_metric(scores, test_y), task.metric)
     if "knn" in settings.protocols:
-        row("knn", 1.0, knn_accuracy(train_x, train_y, test_x, test_y, k=settings.knn_k, temperature=settings.knn_temperature))
+        row(
+            "knn",
+            1.0,
+            knn_accuracy(train_x, train_y, test_x, test_y, k=settings.knn_k, temperature=settings.knn_temperature),
+        )
     if "finetune" in settings.protocols:
         labels = _labels(task.train)
         for fraction in settings.label_fractions:
             subset = Subset(task.train, label_fraction_indices(labels, fraction, seed).tolist())
+
+            def train_batches(epoch: int, s: Dataset[Any] = subset) -> Iterator[tuple[Any, ...]]:
+                return eval_batches(s, modality, preset, shuffle=True, seed=seed * 1000 + epoch)
+
             accuracy = finetune(
                 encoder,
                 nn.Linear(feature_dim, task.num_classes),
-                lambda epoch, s=subset: eval_batches(s, modality, preset, shuffle=True, seed=seed * 1000 + epoch),
+                train_batches,
                 list(eval_batches(task.test, modality, preset)),
                 epochs=settings.finetune_epochs,
                 lr=settings.finetune_lr,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -17,11 +18,13 @@ from rqbench.preset import Preset
 SEG_PROTOCOLS = ("linear_seg", "finetune_seg")
 
 
-def _categories(dataset: Dataset) -> torch.Tensor:
+def _categories(dataset: Dataset[Any]) -> torch.Tensor:
     return torch.as_tensor([int(dataset[i][2]) for i in range(len(dataset))])  # type: ignore[arg-type]
 
 
-def evaluate_segmentation(encoder: nn.Module, modality: Modality, task: Task, preset: Preset, seed: int, device: torch.device) -> list[dict[str, Any]]:
+def evaluate_segmentation(
+    encoder: nn.Module, modality: Modality, task: Task, preset: Preset, seed: int, device: torch.device
+) -> list[dict[str, Any]]:
     """Rows ``{dataset, protocol, label_fraction, metric (c_miou / i_miou), value}`` of one segmentation task.
 
     Label fractions (``seg_label_fractions``, else ``label_fractions``) are seeded subsets of the
@@ -31,14 +34,25 @@ def evaluate_segmentation(encoder: nn.Module, modality: Modality, task: Task, pr
     assert task.parts_of is not None
     point_dim = getattr(encoder, "point_feature_dim", None)
     if not isinstance(point_dim, int):
-        raise TypeError(f"task {task.name!r} is a segmentation task: the encoder needs an int point_feature_dim and point_features(x)")
+        raise TypeError(
+            f"task {task.name!r} is a segmentation task: "
+            "the encoder needs an int point_feature_dim and point_features(x)"
+        )
     fractions = settings.seg_label_fractions if settings.seg_label_fractions is not None else settings.label_fractions
     categories = _categories(task.train)
     rows: list[dict[str, Any]] = []
 
     def add(protocol: str, fraction: float, result: Any) -> None:
         for metric, value in (("c_miou", result.c_miou), ("i_miou", result.i_miou)):
-            rows.append({"dataset": task.name, "protocol": protocol, "label_fraction": fraction, "metric": metric, "value": value})
+            rows.append(
+                {
+                    "dataset": task.name,
+                    "protocol": protocol,
+                    "label_fraction": fraction,
+                    "metric": metric,
+                    "value": value,
+                }
+            )
 
     if "linear_seg" in settings.protocols:
         train = point_features(encoder, eval_batches(task.train, modality, preset), device)
@@ -47,16 +61,32 @@ def evaluate_segmentation(encoder: nn.Module, modality: Modality, task: Task, pr
             idx = label_fraction_indices(categories, fraction, seed).tolist()
             subset = ([train[0][i] for i in idx], [train[1][i] for i in idx], [train[2][i] for i in idx])
             epochs = settings.seg_linear_epochs if settings.seg_linear_epochs is not None else settings.linear_epochs
-            add("linear_seg", fraction, linear_seg(subset, test, task.parts_of, task.num_classes, epochs=epochs, lr=settings.linear_lr,
-                                                   weight_decay=settings.linear_weight_decay, seed=seed))
+            add(
+                "linear_seg",
+                fraction,
+                linear_seg(
+                    subset,
+                    test,
+                    task.parts_of,
+                    task.num_classes,
+                    epochs=epochs,
+                    lr=settings.linear_lr,
+                    weight_decay=settings.linear_weight_decay,
+                    seed=seed,
+                ),
+            )
     if "finetune_seg" in settings.protocols:
         for fraction in fractions:
-            subset = Subset(task.train, label_fraction_indices(categories, fraction, seed).tolist())
+            shapes = Subset(task.train, label_fraction_indices(categories, fraction, seed).tolist())
+
+            def train_batches(epoch: int, s: Dataset[Any] = shapes) -> Iterator[tuple[Any, ...]]:
+                return eval_batches(s, modality, preset, shuffle=True, seed=seed * 1000 + epoch)
+
             result = finetune_seg(
                 encoder,
                 point_dim,
                 task.num_classes,
-                lambda epoch, s=subset: eval_batches(s, modality, preset, shuffle=True, seed=seed * 1000 + epoch),
+                train_batches,
                 list(eval_batches(task.test, modality, preset)),
                 task.parts_of,
                 epochs=settings.finetune_epochs,

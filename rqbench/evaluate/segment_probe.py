@@ -11,7 +11,8 @@ Encoders expose per-point features through ``point_features(x) -> (B, N, D)``.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -27,7 +28,9 @@ SegBatch = tuple[Tensor, Tensor, Tensor]
 
 def segmentation_head(in_dim: int, num_parts: int, hidden: int = 64) -> nn.Module:
     """Two fully connected layers on point features ``(M, D) -> (M, P)`` (BatchNorm + ReLU between)."""
-    return nn.Sequential(nn.Linear(in_dim, hidden), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True), nn.Linear(hidden, num_parts))
+    return nn.Sequential(
+        nn.Linear(in_dim, hidden), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True), nn.Linear(hidden, num_parts)
+    )
 
 
 def category_argmax(logits: Tensor, parts: Sequence[int]) -> Tensor:
@@ -36,16 +39,25 @@ def category_argmax(logits: Tensor, parts: Sequence[int]) -> Tensor:
     return index[logits.index_select(1, index).argmax(dim=1)]
 
 
-def score(logits: Sequence[Tensor], targets: Sequence[Tensor], categories: Sequence[int], parts_of: Mapping[Hashable, Sequence[int]]) -> SegmentationResult:
+def score(
+    logits: Sequence[Tensor],
+    targets: Sequence[Tensor],
+    categories: Sequence[int],
+    parts_of: Mapping[int, Sequence[int]],
+) -> SegmentationResult:
     """C.mIoU / I.mIoU of per-shape logits ``(N_i, P)`` predicted over each shape's category parts."""
     preds = [category_argmax(lg, parts_of[c]).cpu() for lg, c in zip(logits, categories)]
     return part_miou(preds, [t.cpu().long() for t in targets], list(categories), parts_of)
 
 
-def point_features(encoder: nn.Module, batches: Iterable[SegBatch], device: torch.device | str = "cpu") -> tuple[list[Tensor], list[Tensor], list[int]]:
+def point_features(
+    encoder: nn.Module, batches: Iterable[SegBatch], device: torch.device | str = "cpu"
+) -> tuple[list[Tensor], list[Tensor], list[int]]:
     """Frozen per-point features of every shape: ``([(N, D)], [(N,) labels], [category])``, on CPU."""
     if not callable(getattr(encoder, "point_features", None)):
-        raise TypeError(f"segmentation needs an encoder with point_features(x) -> (B, N, D); {type(encoder).__name__} has none")
+        raise TypeError(
+            f"segmentation needs an encoder with point_features(x) -> (B, N, D); {type(encoder).__name__} has none"
+        )
     feats: list[Tensor] = []
     labels: list[Tensor] = []
     cats: list[int] = []
@@ -54,7 +66,7 @@ def point_features(encoder: nn.Module, batches: Iterable[SegBatch], device: torc
         encoder.eval()
         with torch.no_grad():
             for x, y, c in batches:
-                f = encoder.point_features(x.to(device)).float().cpu()
+                f = cast("Callable[[Tensor], Tensor]", encoder.point_features)(x.to(device)).float().cpu()
                 feats += list(f.unbind(0))
                 labels += list(torch.as_tensor(y).long().unbind(0))
                 cats += [int(v) for v in torch.as_tensor(c).view(-1)]
@@ -69,7 +81,7 @@ def point_features(encoder: nn.Module, batches: Iterable[SegBatch], device: torc
 def linear_seg(
     train: tuple[list[Tensor], list[Tensor], list[int]],
     test: tuple[list[Tensor], list[Tensor], list[int]],
-    parts_of: Mapping[Hashable, Sequence[int]],
+    parts_of: Mapping[int, Sequence[int]],
     num_parts: int,
     *,
     epochs: int,
@@ -94,7 +106,8 @@ def linear_seg(
     gen = torch.Generator().manual_seed(seed)
 
     def batches(epoch: int) -> Iterable[Tensor]:
-        return torch.randperm(len(x), generator=gen).split(batch_points)
+        order: Iterable[Tensor] = torch.randperm(len(x), generator=gen).split(batch_points)
+        return order
 
     def loss(idx: Tensor, epoch: int) -> Tensor | None:
         return F.cross_entropy(head(x[idx]), y[idx]) if len(idx) >= 2 else None  # BatchNorm needs two points
@@ -119,8 +132,9 @@ class PointSegmenter(nn.Module):
         self.encoder, self.head = encoder, head
 
     def forward(self, x: Tensor) -> Tensor:
-        f = self.encoder.point_features(x)
-        return self.head(f.flatten(0, 1)).view(*f.shape[:2], -1)
+        f = cast("Callable[[Tensor], Tensor]", self.encoder.point_features)(x)
+        out: Tensor = self.head(f.flatten(0, 1)).view(*f.shape[:2], -1)
+        return out
 
 
 def finetune_seg(
@@ -129,7 +143,7 @@ def finetune_seg(
     num_parts: int,
     train_batches_fn: Callable[[int], Iterable[SegBatch]],
     test_batches: Iterable[SegBatch],
-    parts_of: Mapping[Hashable, Sequence[int]],
+    parts_of: Mapping[int, Sequence[int]],
     *,
     epochs: int,
     lr: float = 1e-3,
@@ -166,4 +180,13 @@ def finetune_seg(
     return score(logits, targets, cats, parts_of)
 
 
-__all__ = ["PointSegmenter", "SegBatch", "category_argmax", "finetune_seg", "linear_seg", "point_features", "score", "segmentation_head"]
+__all__ = [
+    "PointSegmenter",
+    "SegBatch",
+    "category_argmax",
+    "finetune_seg",
+    "linear_seg",
+    "point_features",
+    "score",
+    "segmentation_head",
+]

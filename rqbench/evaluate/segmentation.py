@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 from torch import Tensor
+
+_Category = TypeVar("_Category", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -44,8 +47,8 @@ def shape_iou(pred: Tensor, target: Tensor, parts: Sequence[int]) -> float:
 def part_miou(
     preds: Sequence[Tensor],
     targets: Sequence[Tensor],
-    categories: Sequence[Hashable],
-    parts_of: Mapping[Hashable, Sequence[int]],
+    categories: Sequence[_Category],
+    parts_of: Mapping[_Category, Sequence[int]],
 ) -> SegmentationResult:
     """Class and instance mIoU of per-point part predictions (ShapeNet-Part protocol).
 
@@ -82,7 +85,9 @@ def part_miou(
             if t.is_floating_point() or t.is_complex() or t.dtype == torch.bool:
                 raise TypeError(f"{name}[{i}] must hold integer part labels, got {t.dtype} (take the arg-max first)")
         if pred.shape != target.shape:
-            raise ValueError(f"preds[{i}] has shape {tuple(pred.shape)} but targets[{i}] has shape {tuple(target.shape)}")
+            raise ValueError(
+                f"preds[{i}] has shape {tuple(pred.shape)} but targets[{i}] has shape {tuple(target.shape)}"
+            )
         if pred.numel() == 0:
             raise ValueError(f"shape {i} has no points")
         if cat not in parts_of:

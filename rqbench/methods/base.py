@@ -1,4 +1,5 @@
-"""The base class of self-supervised methods: ``forward(views) -> loss``; by default a symmetric loss over views plus momentum pairs."""
+"""The base class of self-supervised methods: ``forward(views) -> loss``; by default a symmetric loss over
+views plus momentum pairs."""
 
 from __future__ import annotations
 
@@ -130,7 +131,8 @@ class Method(nn.Module):
 
     @torch.no_grad()
     def momentum_update(self, step: int, total_steps: int) -> float | None:
-        """EMA every momentum pair in place (``p_k = m p_k + (1 - m) p_q``); return ``m`` (``None`` without a momentum branch)."""
+        """EMA every momentum pair in place (``p_k = m p_k + (1 - m) p_q``); return ``m`` (``None`` without a
+        momentum branch)."""
         m = self.momentum_at(step, total_steps)
         if m is not None:
             for online, target in self.momentum_pairs():

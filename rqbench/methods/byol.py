@@ -52,18 +52,24 @@ class BYOL(Method):
             raise ValueError(f"momentum must lie in [0, 1], got {momentum!r}")
         self.momentum = float(momentum)
         self.fixed_momentum = bool(fixed_momentum)
-        self.projector_config = HeadConfig(2, proj_hidden, proj_dim, last_bn=False, bias=True, batch_norm=head_batch_norm)
-        self.predictor_config = HeadConfig(2, pred_hidden, proj_dim, last_bn=False, bias=True, batch_norm=head_batch_norm)
+        self.projector_config = HeadConfig(
+            2, proj_hidden, proj_dim, last_bn=False, bias=True, batch_norm=head_batch_norm
+        )
+        self.predictor_config = HeadConfig(
+            2, pred_hidden, proj_dim, last_bn=False, bias=True, batch_norm=head_batch_norm
+        )
         self.projector = self.projector_config.build(feature_dim)
         self.predictor = self.predictor_config.build(proj_dim)
         self.target_backbone = frozen_copy(self.backbone)
         self.target_projector = frozen_copy(self.projector)
 
     def query(self, x: Tensor) -> Tensor:
-        return self.predictor(self.projector(self.backbone(x)))
+        q: Tensor = self.predictor(self.projector(self.backbone(x)))
+        return q
 
     def key(self, x: Tensor) -> Tensor:
-        return self.target_projector(self.target_backbone(x))
+        k: Tensor = self.target_projector(self.target_backbone(x))
+        return k
 
     def pair_loss(self, q: Tensor, k: Tensor, mix: MixInfo | None) -> Tensor:
         return byol_loss(q, k, mix)

@@ -1,4 +1,5 @@
-"""The in-place EMA update of momentum / target branches (MoCo v3, BYOL); the schedule is in :mod:`rqbench.schedules`."""
+"""The in-place EMA update of momentum / target branches (MoCo v3, BYOL); the schedule is in
+:mod:`rqbench.schedules`."""
 
 from __future__ import annotations
 

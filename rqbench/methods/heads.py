@@ -7,7 +7,15 @@ from dataclasses import dataclass
 from torch import nn
 
 
-def mlp(num_layers: int, in_dim: int, hidden_dim: int, out_dim: int, last_bn: bool = True, bias: bool = False, batch_norm: bool = True) -> nn.Sequential:
+def mlp(
+    num_layers: int,
+    in_dim: int,
+    hidden_dim: int,
+    out_dim: int,
+    last_bn: bool = True,
+    bias: bool = False,
+    batch_norm: bool = True,
+) -> nn.Sequential:
     """An MLP head as MoCo v3's ``_build_mlp``.
 
     Hidden layers are ``Linear(bias) - BatchNorm1d - ReLU``; the last layer is
@@ -17,7 +25,12 @@ def mlp(num_layers: int, in_dim: int, hidden_dim: int, out_dim: int, last_bn: bo
     ``batch_norm=False`` drops every BatchNorm (hidden and last): on CPU, where PyTorch has
     no SyncBatchNorm, it makes a multi-process run equal a one-process run on the same global batch.
     """
-    for name, value in (("num_layers", num_layers), ("in_dim", in_dim), ("hidden_dim", hidden_dim), ("out_dim", out_dim)):
+    for name, value in (
+        ("num_layers", num_layers),
+        ("in_dim", in_dim),
+        ("hidden_dim", hidden_dim),
+        ("out_dim", out_dim),
+    ):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"mlp {name} must be a positive integer, got {value!r}")
     layers: list[nn.Module] = []
@@ -47,4 +60,12 @@ class HeadConfig:
 
     def build(self, in_dim: int) -> nn.Sequential:
         """The head for inputs of width ``in_dim``."""
-        return mlp(self.num_layers, in_dim, self.hidden_dim, self.out_dim, last_bn=self.last_bn, bias=self.bias, batch_norm=self.batch_norm)
+        return mlp(
+            self.num_layers,
+            in_dim,
+            self.hidden_dim,
+            self.out_dim,
+            last_bn=self.last_bn,
+            bias=self.bias,
+            batch_norm=self.batch_norm,
+        )

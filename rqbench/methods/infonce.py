@@ -45,7 +45,8 @@ class InfoNCE(Method):
         self.projector = nn.Sequential(nn.LayerNorm(feature_dim), nn.Linear(feature_dim, proj_dim))
 
     def query(self, x: Tensor) -> Tensor:
-        return self.projector(self.backbone(x))
+        q: Tensor = self.projector(self.backbone(x))
+        return q
 
     def key(self, x: Tensor) -> Tensor:
         return self.query(x)

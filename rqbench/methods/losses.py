@@ -18,7 +18,9 @@ from rqbench.distributed import gather_keys
 
 def _check_pair(a: Tensor, b: Tensor, names: tuple[str, str]) -> int:
     if a.ndim != 2 or b.ndim != 2 or a.shape != b.shape:
-        raise ValueError(f"{names[0]} and {names[1]} must be 2-D (N, D) of equal shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+        raise ValueError(
+            f"{names[0]} and {names[1]} must be 2-D (N, D) of equal shape, got {tuple(a.shape)} and {tuple(b.shape)}"
+        )
     return a.shape[0]
 
 

@@ -41,8 +41,26 @@ class MoCoV3(Method):
     """
 
     PRESETS: ClassVar[dict[str, dict[str, object]]] = {
-        "resnet": dict(temperature=1.0, proj_layers=2, proj_hidden=4096, proj_dim=256, proj_last_bn=True, pred_layers=2, pred_hidden=4096, pred_last_bn=False),
-        "vit": dict(temperature=0.2, proj_layers=3, proj_hidden=4096, proj_dim=256, proj_last_bn=True, pred_layers=2, pred_hidden=4096, pred_last_bn=True),
+        "resnet": dict(
+            temperature=1.0,
+            proj_layers=2,
+            proj_hidden=4096,
+            proj_dim=256,
+            proj_last_bn=True,
+            pred_layers=2,
+            pred_hidden=4096,
+            pred_last_bn=False,
+        ),
+        "vit": dict(
+            temperature=0.2,
+            proj_layers=3,
+            proj_hidden=4096,
+            proj_dim=256,
+            proj_last_bn=True,
+            pred_layers=2,
+            pred_hidden=4096,
+            pred_last_bn=True,
+        ),
     }
 
     def __init__(
@@ -70,8 +88,12 @@ class MoCoV3(Method):
         self.temperature = float(temperature)
         self.momentum = float(momentum)
         self.fixed_momentum = bool(fixed_momentum)
-        self.projector_config = HeadConfig(proj_layers, proj_hidden, proj_dim, last_bn=proj_last_bn, bias=False, batch_norm=head_batch_norm)
-        self.predictor_config = HeadConfig(pred_layers, pred_hidden, proj_dim, last_bn=pred_last_bn, bias=False, batch_norm=head_batch_norm)
+        self.projector_config = HeadConfig(
+            proj_layers, proj_hidden, proj_dim, last_bn=proj_last_bn, bias=False, batch_norm=head_batch_norm
+        )
+        self.predictor_config = HeadConfig(
+            pred_layers, pred_hidden, proj_dim, last_bn=pred_last_bn, bias=False, batch_norm=head_batch_norm
+        )
         self.projector = self.projector_config.build(feature_dim)
         self.predictor = self.predictor_config.build(proj_dim)
         self.momentum_backbone = frozen_copy(self.backbone)
@@ -85,10 +107,12 @@ class MoCoV3(Method):
         return cls(backbone, feature_dim, **{**cls.PRESETS[preset], **overrides})  # type: ignore[arg-type]
 
     def query(self, x: Tensor) -> Tensor:
-        return self.predictor(self.projector(self.backbone(x)))
+        q: Tensor = self.predictor(self.projector(self.backbone(x)))
+        return q
 
     def key(self, x: Tensor) -> Tensor:
-        return self.momentum_projector(self.momentum_backbone(x))
+        k: Tensor = self.momentum_projector(self.momentum_backbone(x))
+        return k
 
     def pair_loss(self, q: Tensor, k: Tensor, mix: MixInfo | None) -> Tensor:
         return moco_contrastive_loss(q, k, self.temperature, mix)

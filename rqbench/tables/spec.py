@@ -18,11 +18,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from rqbench.tables.paper_numbers import PAPER_TABLES
-from rqbench.evaluate.protocol import PROTOCOLS
-from rqbench.results import CELL_COLUMNS, COLUMNS
 from rqbench.augment.spec import SpecError, parse_spec
-from rqbench.tables.paper_numbers import PaperValue, paper_value
+from rqbench.evaluate.protocol import PROTOCOLS as PROTOCOLS  # re-exported by rqbench.tables
+from rqbench.results import CELL_COLUMNS, COLUMNS
+from rqbench.tables.paper_numbers import PAPER_TABLES, PaperValue, paper_value
 
 SCRATCH_METHOD = "scratch"
 """The ``method`` of a random-init run (``pretrain=False``); its ``aug`` is ``"none"`` and its epochs 0."""
@@ -58,7 +57,9 @@ def _normalize_overrides(value: Overrides | Mapping[str, Any], where: str) -> Ov
         try:
             hash(val)
         except TypeError:
-            raise ValueError(f"{where}: override {key!r} must be hashable (use a tuple, not a list), got {val!r}") from None
+            raise ValueError(
+                f"{where}: override {key!r} must be hashable (use a tuple, not a list), got {val!r}"
+            ) from None
     return tuple(sorted(pairs))
 
 
@@ -66,7 +67,9 @@ def _merge_overrides(a: Overrides, b: Overrides, where: str) -> Overrides:
     merged = dict(a)
     for key, val in b:
         if key in merged and merged[key] != val:
-            raise ValueError(f"{where}: the row and the column set override {key!r} differently ({merged[key]!r} vs {val!r})")
+            raise ValueError(
+                f"{where}: the row and the column set override {key!r} differently ({merged[key]!r} vs {val!r})"
+            )
         merged[key] = val
     return tuple(sorted(merged.items()))
 
@@ -393,5 +396,7 @@ def runs_for(tables: TableSpec | Iterable[TableSpec], seeds: int | Iterable[int]
 def evals_for(tables: TableSpec | Iterable[TableSpec], run: RunTemplate | RunRequest) -> tuple[EvalRequest, ...]:
     """The distinct evaluations that the cells of ``tables`` read from ``run``'s encoder."""
     config = run.config if isinstance(run, RunRequest) else run
-    found = (c.evaluation for t in _as_tables(tables) for c in t.cells() if c.run == config and c.evaluation is not None)
+    found = (
+        c.evaluation for t in _as_tables(tables) for c in t.cells() if c.run == config and c.evaluation is not None
+    )
     return tuple(dict.fromkeys(found))

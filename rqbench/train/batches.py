@@ -18,7 +18,8 @@ from rqbench.train.seed import epoch_permutation
 
 def sample_tensor(item: Any) -> Tensor:
     """The input tensor of a dataset item (items may be ``x`` or ``(x, label)``)."""
-    return item[0] if isinstance(item, (tuple, list)) else item
+    x: Tensor = item[0] if isinstance(item, (tuple, list)) else item
+    return x
 
 
 def stack_inputs(items: list[Any]) -> Tensor:
@@ -26,7 +27,7 @@ def stack_inputs(items: list[Any]) -> Tensor:
     return torch.stack([sample_tensor(item) for item in items])
 
 
-def collate(dataset: Dataset, indices: Tensor) -> Tensor:
+def collate(dataset: Dataset[Any], indices: Tensor) -> Tensor:
     """Stack the inputs of ``dataset[indices]`` into a batch."""
     return stack_inputs([dataset[int(i)] for i in indices])
 
@@ -46,7 +47,9 @@ def steps_per_epoch(num_samples: int, batch_size: int) -> int:
     return num_samples // batch_size
 
 
-def global_batches(num_samples: int, batch_size: int, seed: int, start_step: int, total_steps: int) -> Iterator[tuple[int, int, Tensor]]:
+def global_batches(
+    num_samples: int, batch_size: int, seed: int, start_step: int, total_steps: int
+) -> Iterator[tuple[int, int, Tensor]]:
     """``(step, epoch, indices)`` of each global batch from ``start_step`` on."""
     per_epoch = steps_per_epoch(num_samples, batch_size)
     for step in range(start_step, total_steps):
@@ -68,7 +71,7 @@ def local_shards(schedule: list[tuple[int, int, Tensor]], batch_size: int, env: 
     return [indices[env.rank * local : (env.rank + 1) * local].tolist() for _, _, indices in schedule]
 
 
-def batch_loader(dataset: Dataset, shards: list[list[int]], num_workers: int, env: DistEnv) -> DataLoader[Any]:
+def batch_loader(dataset: Dataset[Any], shards: list[list[int]], num_workers: int, env: DistEnv) -> DataLoader[Any]:
     """A ``DataLoader`` serving ``shards`` in order (worker count changes speed, never the result)."""
     return DataLoader(
         dataset,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,11 @@ def load_checkpoint(path: Path, config_key: str, map_location: torch.device | st
     """The checkpoint at ``path`` (``None`` if absent); a different ``config_key`` is an error."""
     if not path.exists():
         return None
-    state = torch.load(path, map_location=map_location, weights_only=False)
+    state: dict[str, Any]
+    try:  # tensors and plain values only (rng_state keeps NumPy's state as tensors)
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError:  # a checkpoint written before that: our own file, with NumPy arrays
+        state = torch.load(path, map_location=map_location, weights_only=False)
     if state.get("config_key") != config_key:
         raise CheckpointMismatchError(
             f"checkpoint {path} was written by config {state.get('config_key')!r}, not {config_key!r}; "

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,13 +22,15 @@ from torch import Tensor, nn
 
 from rqbench.config import RunConfig
 from rqbench.distributed import DistEnv, global_mean, wrap_ddp
+from rqbench.evaluate.monitor import knn_monitor
+from rqbench.loggers import Loggers
 from rqbench.methods import METHODS
 from rqbench.methods.base import Method
 from rqbench.modality import Modality
 from rqbench.schedules import warmup_cosine, warmup_step
 from rqbench.train.batches import batch_loader, global_batches, local_batch_size, local_shards, steps_per_epoch
 from rqbench.train.checkpoint import load_checkpoint
-from rqbench.train.metrics_log import MetricsLog
+from rqbench.train.metrics_log import StepLog
 from rqbench.train.optim import build_optimizer
 from rqbench.train.precision import amp_context
 from rqbench.train.progress import TrainProgress
@@ -52,7 +55,7 @@ def learning_rate(cfg: RunConfig, step: int, total_steps: int, per_epoch: int) -
     """The preset's learning rate at ``step`` (scaled by batch size / 256 when the preset says so)."""
     preset = cfg.preset
     base = preset.lr * preset.batch_size / 256 if preset.lr_scaling else preset.lr
-    warmup = int(round(preset.warmup_epochs * per_epoch))
+    warmup = round(preset.warmup_epochs * per_epoch)
     if preset.schedule == "step":
         return warmup_step(step, per_epoch, warmup, base, preset.milestones)
     return warmup_cosine(step, total_steps, warmup, base)
@@ -70,7 +73,9 @@ def build_method(cfg: RunConfig, modality: Modality, num_samples: int | None = N
     kwargs = cfg.preset.method_kwargs(cfg.method)
     if "num_samples" in inspect.signature(cls).parameters:
         if num_samples is None:
-            raise ValueError(f"method {cfg.method!r} keeps per-sample state and needs num_samples (the pretraining set's size)")
+            raise ValueError(
+                f"method {cfg.method!r} keeps per-sample state and needs num_samples (the pretraining set's size)"
+            )
         kwargs["num_samples"] = num_samples
     method: Method = cls(backbone, feature_dim, **kwargs)
     return method
@@ -81,7 +86,7 @@ def build_state(cfg: RunConfig, modality: Modality, env: DistEnv, num_samples: i
     rank's generator, optimizer and grad scaler, in the order that fixes their random draws."""
     method = build_method(cfg, modality, num_samples).to(env.device)
     if env.distributed and env.device.type == "cuda" and cfg.preset.sync_bn:
-        method = nn.SyncBatchNorm.convert_sync_batchnorm(method)  # type: ignore[assignment]
+        method = nn.SyncBatchNorm.convert_sync_batchnorm(method)
     generator = torch.Generator().manual_seed(cfg.seed * 1_000_003 + env.rank)
     pipeline = modality.pipeline(cfg.aug, generator, order=cfg.order).to(env.device)
     optimizer = build_optimizer(method, cfg.preset)
@@ -89,10 +94,21 @@ def build_state(cfg: RunConfig, modality: Modality, env: DistEnv, num_samples: i
     return TrainingState(method, optimizer, pipeline, scaler, generator)
 
 
-def optimizer_step(model: nn.Module, views: Any, state: TrainingState, autocast: contextlib.AbstractContextManager[Any], step: int) -> Tensor:
+def start_from_backbone(method: Method, path: Path, modality: str) -> None:
+    """Load an exported backbone (``--init-from``) into the method's encoder, and into its momentum branches."""
+    from rqbench.export import load_encoder_weights
+
+    load_encoder_weights(method.encoder, path, modality)
+    for online, target in method.momentum_pairs():
+        target.load_state_dict(online.state_dict())
+
+
+def optimizer_step(
+    model: nn.Module, views: Any, state: TrainingState, autocast: contextlib.AbstractContextManager[Any], step: int
+) -> Tensor:
     """One optimizer step on the loss of ``views`` (with the grad scaler under float16); the loss, detached."""
     with autocast:
-        loss = model(views)
+        loss: Tensor = model(views)
     if not torch.isfinite(loss):
         raise FloatingPointError(f"loss is {loss.item()} at step {step}; lower the learning rate or check the data")
     state.optimizer.zero_grad(set_to_none=True)
@@ -115,6 +131,8 @@ def pretrain(
     resume: bool = True,
     progress: bool = True,
     max_steps: int | None = None,
+    loggers: Sequence[str] = (),
+    log_every: float = 30.0,
 ) -> TrainResult:
     """Pretrain ``cfg.method`` on ``modality``'s pretraining set; checkpoints go to ``run_dir``.
 
@@ -126,9 +144,13 @@ def pretrain(
         resume: continue from ``run_dir/checkpoint.pt`` if present.
         progress: show a rich progress bar (rank 0).
         max_steps: stop after this many steps (for tests and smoke runs), checkpointing there.
+        loggers: loggers beside TensorBoard (which always writes into ``run_dir``): ``"wandb"``.
+        log_every: seconds between plain progress lines when the output is not a terminal.
     """
     preset = cfg.preset
-    local_batch_size(preset.batch_size, env)  # a batch that does not divide over the processes: an error before any work
+    local_batch_size(
+        preset.batch_size, env
+    )  # a batch that does not divide over the processes: an error before any work
     dataset = modality.pretrain_dataset(preset)
     num_samples = len(dataset)  # type: ignore[arg-type]
     if num_samples == 0:
@@ -141,6 +163,8 @@ def pretrain(
     autocast, _ = amp_context(preset.amp, env.device)
     saved = load_checkpoint(run_dir / CHECKPOINT, cfg.key, env.device) if resume else None
     start = state.restore(saved, env) if saved is not None else 0
+    if saved is None and cfg.init_from is not None:
+        start_from_backbone(state.method, run_dir / "init_backbone.pt", cfg.modality)
     if saved is None:
         seed_everything(cfg.seed * 7919 + env.rank)
     model = wrap_ddp(state.method, env)
@@ -148,25 +172,45 @@ def pretrain(
         run_dir.mkdir(parents=True, exist_ok=True)
     schedule = list(global_batches(num_samples, preset.batch_size, cfg.seed, start, stop))
     shards_of = local_shards(schedule, preset.batch_size, env)
-    bar = TrainProgress(total_steps, start, enabled=progress and env.is_main, description=f"{cfg.modality} {cfg.method} {cfg.aug}")
+    bar = TrainProgress(
+        total_steps,
+        start,
+        enabled=progress and env.is_main,
+        description=f"{cfg.modality} {cfg.method} {cfg.aug}",
+        log_every=log_every,
+    )
+    monitor_every = preset.eval.monitor_every
     state.method.train()
     began = time.perf_counter()
-    with MetricsLog(run_dir / METRICS, start) if env.is_main else contextlib.nullcontext() as log, bar:
+    with (
+        StepLog(run_dir / METRICS, start, Loggers(run_dir, cfg.key, cfg.to_dict(), loggers, start))
+        if env.is_main
+        else contextlib.nullcontext() as log,
+        bar,
+    ):
         batches = iter(batch_loader(dataset, shards_of, preset.num_workers, env))  # draws the loader's seed
         if saved is not None:
             restore_global_rng(saved, env)
         for (step, epoch, _), shard, batch in zip(schedule, shards_of, batches):
             tick = time.perf_counter()
             indices = torch.as_tensor(shard, device=env.device)
-            views = state.pipeline.views(batch.to(env.device, non_blocking=True), state.method.num_views, indices, embed=state.method.embed)
+            views = state.pipeline.views(
+                batch.to(env.device, non_blocking=True), state.method.num_views, indices, embed=state.method.embed
+            )
             for group in state.optimizer.param_groups:
                 group["lr"] = lr = learning_rate(cfg, step, total_steps, per_epoch)
             momentum = state.method.momentum_update(step, total_steps)
             loss = optimizer_step(model, views, state, autocast, step)
             record = {"step": step, "epoch": epoch, "loss": global_mean(loss, env), "lr": lr, "momentum": momentum}
-            record.update(state.method.log_values(), samples_per_s=preset.batch_size / max(time.perf_counter() - tick, 1e-9))
+            record.update(
+                state.method.log_values(), samples_per_s=preset.batch_size / max(time.perf_counter() - tick, 1e-9)
+            )
             if log is not None:
                 log.write(record)
+                if monitor_every and (step + 1) % per_epoch == 0 and (epoch + 1) % monitor_every == 0:
+                    log.scalars(
+                        {"monitor/knn_top1": knn_monitor(state.method.encoder, modality, preset, env.device)}, step
+                    )
             bar.advance(record)
             if preset.checkpoint_every and (step + 1) % preset.checkpoint_every == 0 and step + 1 < stop:
                 state.save(run_dir / CHECKPOINT, cfg, step + 1, env)
@@ -175,4 +219,13 @@ def pretrain(
     return TrainResult(state.method, stop, time.perf_counter() - began, start)
 
 
-__all__ = ["CHECKPOINT", "METRICS", "TrainResult", "build_method", "build_state", "learning_rate", "optimizer_step", "pretrain"]
+__all__ = [
+    "CHECKPOINT",
+    "METRICS",
+    "TrainResult",
+    "build_method",
+    "build_state",
+    "learning_rate",
+    "optimizer_step",
+    "pretrain",
+]

@@ -6,7 +6,9 @@ import json
 import warnings
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
+
+_Log = TypeVar("_Log", bound="MetricsLog")
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:
@@ -44,11 +46,36 @@ class MetricsLog:
         """Close the file."""
         self._handle.close()
 
-    def __enter__(self) -> MetricsLog:
+    def __enter__(self: _Log) -> _Log:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()
 
 
-__all__ = ["MetricsLog", "read_metrics"]
+class StepLog(MetricsLog):
+    """``metrics.jsonl`` and the run's loggers (TensorBoard, W&B) together: one ``write`` per step."""
+
+    def __init__(self, path: Path, resume_step: int, loggers: Any) -> None:
+        super().__init__(path, resume_step)
+        self.loggers = loggers
+
+    def write(self, record: dict[str, Any]) -> None:
+        """Append ``record`` to the file and give it to every logger."""
+        super().write(record)
+        self.loggers.log_step(record)
+
+    def scalars(self, values: dict[str, float | None], step: int) -> None:
+        """Extra scalars (the kNN monitor) for the loggers only; ``None`` values are skipped."""
+        present = {k: float(v) for k, v in values.items() if v is not None}
+        if present:
+            self.loggers.log_scalars(present, step)
+
+    def close(self) -> None:
+        super().close()
+        self.loggers.close()
+
+
+__all__ = ["MetricsLog", "StepLog", "read_metrics"]

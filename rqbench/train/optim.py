@@ -20,8 +20,17 @@ class LARS(torch.optim.Optimizer):
     ``mu <- momentum * mu + g``; ``p <- p - lr * mu``.
     """
 
-    def __init__(self, params: Iterable[nn.Parameter], lr: float = 0.0, weight_decay: float = 0.0, momentum: float = 0.9, trust_coefficient: float = 0.001) -> None:
-        super().__init__(params, dict(lr=lr, weight_decay=weight_decay, momentum=momentum, trust_coefficient=trust_coefficient))
+    def __init__(
+        self,
+        params: Iterable[nn.Parameter],
+        lr: float = 0.0,
+        weight_decay: float = 0.0,
+        momentum: float = 0.9,
+        trust_coefficient: float = 0.001,
+    ) -> None:
+        super().__init__(
+            params, dict(lr=lr, weight_decay=weight_decay, momentum=momentum, trust_coefficient=trust_coefficient)
+        )
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
@@ -34,7 +43,11 @@ class LARS(torch.optim.Optimizer):
                 if p.ndim > 1:
                     g = g.add(p, alpha=group["weight_decay"])
                     p_norm, g_norm = torch.norm(p), torch.norm(g)
-                    ratio = torch.where((p_norm > 0) & (g_norm > 0), group["trust_coefficient"] * p_norm / g_norm, torch.ones_like(p_norm))
+                    ratio = torch.where(
+                        (p_norm > 0) & (g_norm > 0),
+                        group["trust_coefficient"] * p_norm / g_norm,
+                        torch.ones_like(p_norm),
+                    )
                     g = g.mul(ratio)
                 state = self.state[p]
                 if "mu" not in state:

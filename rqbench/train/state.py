@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch.amp.grad_scaler import GradScaler
 
 from rqbench.augment.spec import AugmentationPipeline
 from rqbench.config import RunConfig
@@ -24,7 +25,7 @@ class TrainingState:
     method: Method
     optimizer: torch.optim.Optimizer
     pipeline: AugmentationPipeline
-    scaler: torch.amp.GradScaler | None
+    scaler: GradScaler | None
     generator: torch.Generator
     """The augmentation generator of this rank."""
 

@@ -22,7 +22,11 @@ def per_channel(x: torch.Tensor, channel_dim: int, batch_dims: int = 1) -> torch
     """(S, C, M) view of x: samples, channels, everything else."""
     s = math.prod(x.shape[:batch_dims])
     c = x.shape[channel_dim]
-    return x.reshape(s, *x.shape[batch_dims:]).movedim(channel_dim - batch_dims + 1 if channel_dim >= 0 else channel_dim, 1).reshape(s, c, -1)
+    return (
+        x.reshape(s, *x.shape[batch_dims:])
+        .movedim(channel_dim - batch_dims + 1 if channel_dim >= 0 else channel_dim, 1)
+        .reshape(s, c, -1)
+    )
 
 
 def test_uniform_midpoint_is_the_uniform_quantizer_known_answer() -> None:
@@ -42,7 +46,14 @@ def test_hand_worked_example() -> None:
 @pytest.mark.parametrize("bins", [1, 2, 5, 8, 30])
 @pytest.mark.parametrize(
     ("shape", "channel_dim", "batch_dims"),
-    [((6, 3, 8, 9), 1, 1), ((3, 8, 9), 0, 0), ((5, 1, 16, 12), 1, 1), ((200, 3), -1, 0), ((4, 100, 3), -1, 1), ((3, 16, 32), -1, 1)],
+    [
+        ((6, 3, 8, 9), 1, 1),
+        ((3, 8, 9), 0, 0),
+        ((5, 1, 16, 12), 1, 1),
+        ((200, 3), -1, 0),
+        ((4, 100, 3), -1, 1),
+        ((3, 16, 32), -1, 1),
+    ],
 )
 def test_invariants_at_most_bins_values_inside_range_monotone(shape, channel_dim, batch_dims, bins) -> None:
     gen = torch.Generator().manual_seed(bins)
@@ -124,7 +135,9 @@ def test_dtypes(dtype) -> None:
     out = randomized_quantization(x, 5, generator=torch.Generator().manual_seed(0))
     assert out.dtype == dtype
     flat_x, flat_y = x.flatten(2), out.flatten(2)
-    assert bool((flat_y >= flat_x.amin(-1, keepdim=True)).all()) and bool((flat_y <= flat_x.amax(-1, keepdim=True)).all())
+    assert bool((flat_y >= flat_x.amin(-1, keepdim=True)).all()) and bool(
+        (flat_y <= flat_x.amax(-1, keepdim=True)).all()
+    )
     assert max(len(torch.unique(flat_y[i, c])) for i in range(4) for c in range(3)) <= 5
 
 
@@ -170,7 +183,14 @@ def test_bad_arguments(kwargs, error, match) -> None:
         randomized_quantization(torch.randn(2, 3, 4, 4), args.pop("bins"), **args)
 
 
-@pytest.mark.parametrize("bad", [torch.ones(2, 3, 4, dtype=torch.int64), torch.ones(2, 3, 4, dtype=torch.bool), torch.ones(2, 3, dtype=torch.uint8)])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        torch.ones(2, 3, 4, dtype=torch.int64),
+        torch.ones(2, 3, 4, dtype=torch.bool),
+        torch.ones(2, 3, dtype=torch.uint8),
+    ],
+)
 def test_integer_and_bool_tensors_rejected(bad) -> None:
     with pytest.raises(TypeError, match="floating-point"):
         randomized_quantization(bad, 4)

@@ -41,7 +41,9 @@ def test_every_modality_layout(shape, kwargs) -> None:
     out = rq(x)
     assert out.shape == x.shape and out.is_contiguous()
     channel_dim = kwargs.get("channel_dim", 1)
-    per_channel = out.movedim(channel_dim, -1).reshape(-1, x.shape[channel_dim]) if kwargs.get("batch_dims", 1) == 0 else None
+    per_channel = (
+        out.movedim(channel_dim, -1).reshape(-1, x.shape[channel_dim]) if kwargs.get("batch_dims", 1) == 0 else None
+    )
     if per_channel is not None:
         assert max(len(torch.unique(per_channel[:, c])) for c in range(per_channel.shape[1])) <= 5
 

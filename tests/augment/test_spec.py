@@ -7,10 +7,10 @@ import torch
 
 from rqbench.augment import (
     AUGMENTATIONS,
+    DACL,
     Augmentation,
     AugTerm,
     ChannelLayout,
-    DACL,
     IMix,
     RandomizedQuantization,
     SpecError,
@@ -29,13 +29,24 @@ def test_parse_forms() -> None:
     assert spec.terms == (AugTerm("rrc"), AugTerm("rq", (("bins", 8), ("p", 0.5))))
     assert str(spec) == "rrc+rq(bins=8,p=0.5)"  # canonical: sorted arguments, no spaces
     assert str(parse_spec("dacl(alpha=0.5)")) == "dacl(alpha=0.5)"
-    assert parse_spec("rq(spacing=uniform,values='midpoint')").terms[0].kwargs == (("spacing", "uniform"), ("values", "midpoint"))
-    assert parse_spec("x(scale=(0.08, 1.0), flag=true, shift=-2)").terms[0].kwargs == (("flag", True), ("scale", (0.08, 1.0)), ("shift", -2))
+    assert parse_spec("rq(spacing=uniform,values='midpoint')").terms[0].kwargs == (
+        ("spacing", "uniform"),
+        ("values", "midpoint"),
+    )
+    assert parse_spec("x(scale=(0.08, 1.0), flag=true, shift=-2)").terms[0].kwargs == (
+        ("flag", True),
+        ("scale", (0.08, 1.0)),
+        ("shift", -2),
+    )
     assert len(parse_spec("none")) == 0 and len(parse_spec("")) == 0 and str(parse_spec("none")) == "none"
 
 
 def test_canonical_form_round_trips() -> None:
-    for text in ["rq(bins=8,p=0.5)", "rrc+rq(bins=8,spacing=uniform,values=midpoint)", "dacl(alpha=0.5)+imix(alpha=1.0)"]:
+    for text in [
+        "rq(bins=8,p=0.5)",
+        "rrc+rq(bins=8,spacing=uniform,values=midpoint)",
+        "dacl(alpha=0.5)+imix(alpha=1.0)",
+    ]:
         assert str(parse_spec(str(parse_spec(text)))) == str(parse_spec(text))
 
 

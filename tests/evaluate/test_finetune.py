@@ -52,8 +52,15 @@ def test_reaches_high_accuracy_and_leaves_encoder_untouched() -> None:
     x, y = blobs(256, seed=0)
     test_x, test_y = blobs(200, seed=1)
     acc = finetune(
-        encoder, head, train_fn(x, y), [(test_x[:100], test_y[:100]), (test_x[100:], test_y[100:])],
-        epochs=10, lr=1e-2, weight_decay=0.01, device="cpu", seed=0,
+        encoder,
+        head,
+        train_fn(x, y),
+        [(test_x[:100], test_y[:100]), (test_x[100:], test_y[100:])],
+        epochs=10,
+        lr=1e-2,
+        weight_decay=0.01,
+        device="cpu",
+        seed=0,
     )
     assert acc >= 98.0
     assert all(torch.equal(v, enc_before[k]) for k, v in encoder.state_dict().items())
@@ -79,7 +86,9 @@ def test_untrained_lr_gives_initial_accuracy() -> None:
     x, y = blobs(64, seed=0)
     with torch.no_grad():
         expected = 100.0 * (head(encoder(x)).argmax(1) == y).double().mean().item()
-    assert finetune(encoder, head, train_fn(x, y), [(x, y)], epochs=1, lr=1e-30, weight_decay=0.0) == pytest.approx(expected)
+    assert finetune(encoder, head, train_fn(x, y), [(x, y)], epochs=1, lr=1e-30, weight_decay=0.0) == pytest.approx(
+        expected
+    )
 
 
 def test_bad_inputs() -> None:

@@ -11,7 +11,9 @@ from rqbench.evaluate import LABEL_FRACTIONS, label_fraction_indices, per_class_
 
 # Class sizes 250 / 30 / 7 / 1 (imbalanced, with a singleton class), shuffled.
 SIZES = {0: 250, 1: 30, 2: 7, 3: 1}
-LABELS = torch.cat([torch.full((n,), c) for c, n in SIZES.items()])[torch.randperm(288, generator=torch.Generator().manual_seed(0))]
+LABELS = torch.cat([torch.full((n,), c) for c, n in SIZES.items()])[
+    torch.randperm(288, generator=torch.Generator().manual_seed(0))
+]
 
 
 def test_label_fractions_constant() -> None:

@@ -25,7 +25,9 @@ def test_auroc_matches_scikit_learn() -> None:
     s2 = torch.randn(200, 2, generator=gen) + y2[:, None] * torch.tensor([0.0, 0.7])
     s2 = torch.round(s2 * 4) / 4  # ties
     p2 = torch.softmax(s2.double(), 1)[:, 1]
-    assert SCORE_METRICS.get("auroc")(s2, y2) == pytest.approx(100 * sklearn_metrics.roc_auc_score(y2.numpy(), p2.numpy()))
+    assert SCORE_METRICS.get("auroc")(s2, y2) == pytest.approx(
+        100 * sklearn_metrics.roc_auc_score(y2.numpy(), p2.numpy())
+    )
     y4 = torch.randint(0, 4, (300,), generator=gen)
     s4 = torch.randn(300, 4, generator=gen) + torch.nn.functional.one_hot(y4, 4)
     p4 = torch.softmax(s4.double(), 1)

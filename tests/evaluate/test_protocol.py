@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
+from blobs_modality import Blobs, make_blobs
 from torch import nn
 from torch.utils.data import TensorDataset
 
 from rqbench.evaluate.protocol import evaluate_encoder
 from rqbench.modality import Task
-from blobs_modality import Blobs, make_blobs
 
 
 class BinaryBlobs(Blobs):
@@ -18,7 +18,7 @@ class BinaryBlobs(Blobs):
     def __init__(self, metric: str) -> None:
         self.metric = metric
 
-    def tasks(self, preset):  # noqa: ANN001, ANN201
+    def tasks(self, preset):
         (xa, ya), (xb, yb) = make_blobs(256, seed=0), make_blobs(128, seed=1)
         return [Task("binary", TensorDataset(xa, ya % 2), TensorDataset(xb, yb % 2), 2, metric=self.metric)]
 

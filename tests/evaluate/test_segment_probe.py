@@ -44,8 +44,10 @@ class PointEncoder(nn.Module):
 
 def test_point_features_and_finetune() -> None:
     feats, labels, cats = synthetic(8, 0)
-    batches = [(torch.stack(feats[i : i + 4]), torch.stack(labels[i : i + 4]), torch.tensor(cats[i : i + 4])) for i in (0, 4)]
-    f, y, c = point_features(PointEncoder(), batches)
+    batches = [
+        (torch.stack(feats[i : i + 4]), torch.stack(labels[i : i + 4]), torch.tensor(cats[i : i + 4])) for i in (0, 4)
+    ]
+    f, _y, c = point_features(PointEncoder(), batches)
     assert len(f) == 8 and f[0].shape == (32, 4) and c == cats
     result = finetune_seg(PointEncoder(), 4, 4, lambda epoch: batches, batches, PARTS_OF, epochs=30, lr=1e-2, seed=0)
     assert result.i_miou > 90

@@ -6,8 +6,8 @@ import math
 
 import torch
 
-from rqbench.methods.base import Method
 from rqbench.augment.views import Views
+from rqbench.methods.base import Method
 
 
 def online_modules(model: Method) -> dict[str, torch.nn.Module]:

@@ -5,10 +5,10 @@ import torch
 from torch import nn
 
 from rqbench.augment.base import MixInfo
+from rqbench.augment.views import Views
 from rqbench.methods.base import Method, frozen_copy
 from rqbench.methods.losses import byol_loss
 from rqbench.methods.moco import MoCoV3
-from rqbench.augment.views import Views
 
 from .conftest import FEATURE_DIM, SMALL_HEADS, tiny_backbone
 
@@ -38,7 +38,9 @@ def test_forward_is_the_symmetric_sum_with_the_right_pairing(views):
 def test_keys_are_computed_without_grad(views):
     model = MoCoV3(tiny_backbone(), FEATURE_DIM, **SMALL_HEADS)
     seen = []
-    model.momentum_projector.register_forward_hook(lambda mod, inp, out: seen.append((torch.is_grad_enabled(), out.requires_grad)))
+    model.momentum_projector.register_forward_hook(
+        lambda mod, inp, out: seen.append((torch.is_grad_enabled(), out.requires_grad))
+    )
     model(Views.of(*views))
     assert seen == [(False, False), (False, False)]
 

@@ -5,9 +5,9 @@ import torch
 from torch import nn
 
 from rqbench.augment.base import MixInfo
+from rqbench.augment.views import Views
 from rqbench.methods import BYOL, METHODS
 from rqbench.methods.losses import byol_loss
-from rqbench.augment.views import Views
 
 from ._method_checks import check_gradients_flow_only_online, check_momentum_update_formula
 from .conftest import FEATURE_DIM, SMALL_HEADS, tiny_backbone

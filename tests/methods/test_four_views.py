@@ -14,7 +14,6 @@ from rqbench.config import RunConfig
 from rqbench.methods import METHODS, MoCoV3
 from rqbench.train.loop import METRICS, pretrain
 
-
 if "moco4" not in METHODS:
 
     @METHODS.register("moco4")

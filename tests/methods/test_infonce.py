@@ -9,9 +9,9 @@ import torch
 from torch import nn
 
 from rqbench.augment.base import MixInfo
+from rqbench.augment.views import Views
 from rqbench.embedding import EmbeddedBackbone
 from rqbench.methods import METHODS, InfoNCE, MoCoV3, mixed_infonce_loss
-from rqbench.augment.views import Views
 
 
 def test_loss_known_answer_without_mix() -> None:

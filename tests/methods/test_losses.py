@@ -69,7 +69,9 @@ def test_imix_moco_with_lam_one_equals_plain():
     g = torch.Generator().manual_seed(0)
     q, k = torch.randn(6, 5, generator=g), torch.randn(6, 5, generator=g)
     mix = MixInfo(torch.randperm(6, generator=g), torch.ones(6))
-    torch.testing.assert_close(moco_contrastive_loss(q, k, 0.2, mix), moco_contrastive_loss(q, k, 0.2), rtol=0, atol=1e-6)
+    torch.testing.assert_close(
+        moco_contrastive_loss(q, k, 0.2, mix), moco_contrastive_loss(q, k, 0.2), rtol=0, atol=1e-6
+    )
 
 
 def test_imix_moco_hand_case():

@@ -5,9 +5,9 @@ import torch
 from torch import nn
 
 from rqbench.augment.base import MixInfo
+from rqbench.augment.views import Views
 from rqbench.methods import METHODS, MoCoV3
 from rqbench.methods.losses import moco_contrastive_loss
-from rqbench.augment.views import Views
 
 from ._method_checks import check_gradients_flow_only_online, check_momentum_update_formula
 from .conftest import FEATURE_DIM, SMALL_HEADS, tiny_backbone
@@ -25,7 +25,11 @@ def test_registered_with_summary():
 def test_default_heads_are_the_resnet_recipe():
     model = MoCoV3(nn.Identity(), 2048)
     assert kinds(model.projector) == ["Linear", "BatchNorm1d", "ReLU", "Linear", "BatchNorm1d"]
-    assert (model.projector[0].in_features, model.projector[0].out_features, model.projector[3].out_features) == (2048, 4096, 256)
+    assert (model.projector[0].in_features, model.projector[0].out_features, model.projector[3].out_features) == (
+        2048,
+        4096,
+        256,
+    )
     assert kinds(model.predictor) == ["Linear", "BatchNorm1d", "ReLU", "Linear"]
     assert (model.predictor[0].in_features, model.predictor[3].out_features) == (256, 256)
     assert model.temperature == 1.0 and model.momentum == 0.99
@@ -42,8 +46,10 @@ def test_vit_preset():
 
 def test_momentum_encoder_starts_as_copy(views):
     model = MoCoV3(tiny_backbone(), FEATURE_DIM, **SMALL_HEADS)
-    for a, b in zip([*model.backbone.parameters(), *model.projector.parameters()],
-                    [*model.momentum_backbone.parameters(), *model.momentum_projector.parameters()]):
+    for a, b in zip(
+        [*model.backbone.parameters(), *model.projector.parameters()],
+        [*model.momentum_backbone.parameters(), *model.momentum_projector.parameters()],
+    ):
         assert torch.equal(a, b)
 
 
@@ -53,7 +59,10 @@ def test_loss_is_the_symmetric_moco_loss(views):
     loss = model(Views.of(x1, x2))
     q1, q2 = model.query(x1), model.query(x2)
     with torch.no_grad():
-        k1, k2 = model.momentum_projector(model.momentum_backbone(x1)), model.momentum_projector(model.momentum_backbone(x2))
+        k1, k2 = (
+            model.momentum_projector(model.momentum_backbone(x1)),
+            model.momentum_projector(model.momentum_backbone(x2)),
+        )
     expected = moco_contrastive_loss(q1, k2, 0.2) + moco_contrastive_loss(q2, k1, 0.2)
     torch.testing.assert_close(loss, expected)
     # logits lie in [-1/T, 1/T], so each direction's CE <= log(N) + 2/T; times 2T, two directions

@@ -78,7 +78,9 @@ def test_cells_frame(results: pd.DataFrame) -> None:
     assert cells.loc[(BOTH, "linear top1"), "n_seeds"] == 3
     assert pd.isna(cells.loc[("+ RQ, random bins", "linear top1"), "ours_mean"])
     assert cells.loc[("+ RQ, random bins", "linear top1"), "n_seeds"] == 0
-    assert out.per_seed[(out.per_seed["row"] == BOTH) & (out.per_seed["column"] == "linear top1")]["value"].tolist() == [10.0, 11.0, 12.0]
+    assert out.per_seed[(out.per_seed["row"] == BOTH) & (out.per_seed["column"] == "linear top1")][
+        "value"
+    ].tolist() == [10.0, 11.0, 12.0]
 
 
 def test_caption(results: pd.DataFrame) -> None:
@@ -97,7 +99,10 @@ def test_aug_spellings_duplicates_and_missing_results(results: pd.DataFrame) -> 
                           result(aug="rrc+rq(values=midpoint,bins=8)", seed=0, value=42.0)])  # fmt: skip
     out = render(TABLES.get("table1"), pd.concat([results, extra], ignore_index=True), "quick")
     assert out.ours_text("+ RQ, random bins", "linear top1") == "42.00 (n=1)"  # a re-measured seed keeps its last row
-    rerun = pd.DataFrame([result(epochs=3, seed=s, value=10.0) for s in range(3)] + [result(epochs=9, seed=s, value=90.0) for s in range(3)])
+    rerun = pd.DataFrame(
+        [result(epochs=3, seed=s, value=10.0) for s in range(3)]
+        + [result(epochs=9, seed=s, value=90.0) for s in range(3)]
+    )
     later = render(TABLES.get("table1"), pd.concat([results, rerun], ignore_index=True), "quick")
     assert ", 5/9 epochs" in later.caption  # the caption states only the rows used (not the superseded 3-epoch ones)
     empty = render(TABLES.get("table1"), pd.DataFrame(), "quick")
@@ -110,7 +115,10 @@ def test_paper_only_rows_and_tables(results: pd.DataFrame) -> None:
     md = render(TABLES.get("table3"), results, "quick").to_markdown()
     assert md_line(md, "CR + SSQL") == "| CR + SSQL | — | 11.1 | — | — | — | 6.4 | — | — |"
     t8 = render(TABLES.get("table8"), None, "quick").to_markdown()
-    assert md_line(t8, "VoxCeleb1 (VC1)") == "| VoxCeleb1 (VC1) | — | Speaker identification | — | 1,211 | — | 153,514 | — | 8.2 |"
+    assert (
+        md_line(t8, "VoxCeleb1 (VC1)")
+        == "| VoxCeleb1 (VC1) | — | Speaker identification | — | 1,211 | — | 153,514 | — | 8.2 |"
+    )
 
 
 def test_average_column_per_seed() -> None:
@@ -121,11 +129,24 @@ def test_average_column_per_seed() -> None:
         for seed in (0, 1, 2):
             if seed == 2 and i == 0:
                 continue  # seed 2 lacks one task: it is left out of the average
-            rows.append(result(modality="audio", method="byol", aug="audio-rrc+rq(bins=5)", dataset=col.dataset, seed=seed, value=60.0 + i + 2 * seed))
+            rows.append(
+                result(
+                    modality="audio",
+                    method="byol",
+                    aug="audio-rrc+rq(bins=5)",
+                    dataset=col.dataset,
+                    seed=seed,
+                    value=60.0 + i + 2 * seed,
+                )
+            )
     out = render(table, pd.DataFrame(rows), "quick")
     cell = out.cells.set_index(["row", "column"]).loc[("RRC + RQ (bins=5)", "Average")]
     per_seed_mean = 60.0 + (len(tasks) - 1) / 2  # seed 0; seed 1 is 2 higher
-    assert cell["n_seeds"] == 2 and cell["ours_mean"] == pytest.approx(per_seed_mean + 1.0) and cell["ours_std"] == pytest.approx(2**0.5)
+    assert (
+        cell["n_seeds"] == 2
+        and cell["ours_mean"] == pytest.approx(per_seed_mean + 1.0)
+        and cell["ours_std"] == pytest.approx(2**0.5)
+    )
     assert cell["paper"] == 79.6
     assert out.ours_text("RRC + RQ (bins=5)", "speakers (VC1)") == "63.00 ± 2.00"  # 61, 63, 65
     assert out.ours_text("RRC + RQ (bins=5)", "notes (NS)") == "61.00 ± 1.41 (n=2)"
@@ -181,4 +202,6 @@ def test_caption_names_package_environments_only_when_rows_mix_them() -> None:
     same = pd.DataFrame([result(env="a"), result(env="a", seed=1)])
     mixed = pd.DataFrame([result(env="a"), result(env="", seed=1), result(env="b", seed=2)])
     assert "environments" not in default_caption(spec, "quick", same)
-    assert "rows from several package environments: unrecorded 1 rows, a 1 rows, b 1 rows" in default_caption(spec, "quick", mixed)
+    assert "rows from several package environments: unrecorded 1 rows, a 1 rows, b 1 rows" in default_caption(
+        spec, "quick", mixed
+    )

@@ -130,7 +130,9 @@ def test_table10_bins_reuses_table10_runs_and_sweeps_only_the_bins() -> None:
 
 
 def test_aug_specs_are_canonical() -> None:
-    assert RowSpec("r", method="moco", aug=" rrc + rq(values=midpoint, bins=8) ").aug == "rrc+rq(bins=8,values=midpoint)"
+    assert (
+        RowSpec("r", method="moco", aug=" rrc + rq(values=midpoint, bins=8) ").aug == "rrc+rq(bins=8,values=midpoint)"
+    )
     with pytest.raises(ValueError, match="row 'r'"):
         RowSpec("r", method="moco", aug="rq(bins=8")
 
@@ -144,7 +146,9 @@ def test_validation_errors() -> None:
     with pytest.raises(ValueError, match="no protocol"):
         TableSpec("t", "T", "images", (RowSpec("r", method="moco", aug="rq"),), (ColumnSpec("c"),))
     with pytest.raises(ValueError, match="has no row"):
-        TableSpec("table1", "T", "images", (RowSpec("r", "nope", "moco", "rq"),), (ColumnSpec("c", "top1 acc", "linear"),))
+        TableSpec(
+            "table1", "T", "images", (RowSpec("r", "nope", "moco", "rq"),), (ColumnSpec("c", "top1 acc", "linear"),)
+        )
     with pytest.raises(ValueError, match="averages unknown columns"):
         TableSpec("t", "T", "images", (RowSpec("r", method="moco", aug="rq"),), (ColumnSpec("avg", average_of=("x",)),))
     with pytest.raises(ValueError, match="duplicate row labels"):
@@ -161,7 +165,10 @@ def test_validation_errors() -> None:
 
 
 def test_overrides_on_result_columns_select_rows() -> None:
-    rows = (RowSpec("100 ep", method="moco", aug="rq", overrides={"epochs": 100}), RowSpec("300 ep", method="moco", aug="rq", overrides={"epochs": 300}))
+    rows = (
+        RowSpec("100 ep", method="moco", aug="rq", overrides={"epochs": 100}),
+        RowSpec("300 ep", method="moco", aug="rq", overrides={"epochs": 300}),
+    )
     table = TableSpec("t", "T", "images", rows, (ColumnSpec("c", protocol="linear"),))
     assert table.cell("300 ep", "c").filters()["epochs"] == 300
     assert len(runs_for(table, 1)) == 2

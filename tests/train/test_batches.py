@@ -7,7 +7,14 @@ import torch
 from torch.utils.data import TensorDataset
 
 from rqbench.distributed import DistEnv
-from rqbench.train.batches import batch_loader, global_batches, local_batch_size, local_shards, stack_inputs, steps_per_epoch
+from rqbench.train.batches import (
+    batch_loader,
+    global_batches,
+    local_batch_size,
+    local_shards,
+    stack_inputs,
+    steps_per_epoch,
+)
 
 
 def test_shards_split_each_global_batch_in_rank_order() -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
+import operator
 import os
 import signal
 import subprocess
@@ -34,7 +37,9 @@ def final_weights(run_dir: Path) -> dict[str, torch.Tensor]:
     return torch.load(run_dir / CHECKPOINT, weights_only=False)["method"]
 
 
-@pytest.mark.parametrize(("method", "aug"), [("moco", "rq(bins=4)"), ("byol", "dacl"), ("moco", "imix"), ("byol", "rq+imix")])
+@pytest.mark.parametrize(
+    ("method", "aug"), [("moco", "rq(bins=4)"), ("byol", "dacl"), ("moco", "imix"), ("byol", "rq+imix")]
+)
 def test_same_seed_same_result_different_seed_differs(tmp_path, method, aug) -> None:
     runs = {}
     for name, seed in (("a", 0), ("b", 0), ("c", 1)):
@@ -77,14 +82,14 @@ def test_data_order_depends_only_on_seed_and_epoch() -> None:
     a = [b.tolist() for _, _, b in global_batches(64, 16, 3, 0, 8)]
     b = [b.tolist() for _, _, b in global_batches(64, 16, 3, 5, 8)]
     assert a[5:] == b
-    assert sorted(sum(a[:4], [])) == list(range(64))  # one epoch covers every sample once
+    assert sorted(functools.reduce(operator.iadd, a[:4], [])) == list(range(64))  # one epoch covers every sample once
 
 
 def test_learning_rate_warmup_then_cosine() -> None:
     cfg = config(lr=0.1, warmup_epochs=1, epochs=3)
     lrs = [learning_rate(cfg, s, 24, 8) for s in range(24)]
     assert lrs[0] == pytest.approx(0.1 / 8) and lrs[7] == pytest.approx(0.1)
-    assert lrs[8] == pytest.approx(0.1) and lrs[-1] < 0.01 and all(x >= y for x, y in zip(lrs[8:], lrs[9:]))
+    assert lrs[8] == pytest.approx(0.1) and lrs[-1] < 0.01 and all(x >= y for x, y in itertools.pairwise(lrs))
 
 
 def cli(*args: str, results: Path) -> list[str]:
@@ -95,7 +100,9 @@ def test_killed_process_resumes_to_the_same_final_weights(tmp_path) -> None:
     """A real SIGKILL mid-run; the resumed run ends bit-identical to an uninterrupted one (CPU)."""
     args = ["--aug", "rq(bins=4)+dacl", "--set", "epochs=60", "--set", "checkpoint_every=20"]
     subprocess.run(cli(*args, results=tmp_path / "full"), check=True, capture_output=True)
-    proc = subprocess.Popen(cli(*args, results=tmp_path / "killed"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cli(*args, results=tmp_path / "killed"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     runs = tmp_path / "killed" / "runs"
     deadline = time.time() + 120
     killed_at = None
@@ -130,7 +137,9 @@ def test_two_gloo_processes_match_one_process(tmp_path) -> None:
     args = [
         "--aug", "none",
         "--set", "epochs=3",
-        "--set", "methods={'moco': {'proj_hidden': 64, 'proj_dim': 16, 'pred_hidden': 64, 'temperature': 0.2, 'head_batch_norm': False}}",
+        "--set",
+        "methods={'moco': {'proj_hidden': 64, 'proj_dim': 16, 'pred_hidden': 64, 'temperature': 0.2, "
+        "'head_batch_norm': False}}",
     ]  # fmt: skip
     subprocess.run(cli(*args, results=tmp_path / "one"), check=True, capture_output=True)
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
@@ -155,7 +164,7 @@ def test_data_loader_workers_do_not_change_the_result(tmp_path) -> None:
 class DropoutBlobs(Blobs):
     """Blobs whose backbone draws dropout masks from the global RNG during pretraining."""
 
-    def backbone(self, preset):  # noqa: ANN001, ANN201
+    def backbone(self, preset):
         net, width = super().backbone(preset)
         return torch.nn.Sequential(*net[:3], torch.nn.Dropout(0.3), *net[3:]), width
 

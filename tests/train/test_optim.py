@@ -26,7 +26,10 @@ def test_lars_step_matches_formula() -> None:
     torch.testing.assert_close(b.data, before - 0.5 * 0.9 * 2.0)  # momentum carries on
 
 
-@pytest.mark.parametrize(("name", "kind"), [("sgd", torch.optim.SGD), ("adamw", torch.optim.AdamW), ("adam", torch.optim.Adam), ("lars", LARS)])
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [("sgd", torch.optim.SGD), ("adamw", torch.optim.AdamW), ("adam", torch.optim.Adam), ("lars", LARS)],
+)
 def test_build_by_name_skips_frozen_parameters(name, kind) -> None:
     model = nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2))
     model[1].requires_grad_(False)

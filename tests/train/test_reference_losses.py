@@ -15,10 +15,25 @@ import torch
 REFERENCE = Path(__file__).with_name("reference_losses.json")
 STEPS = 3
 CASES: dict[str, dict[str, object]] = {
-    "images-moco-rrc+rq": {"modality": "images", "method": "moco", "aug": "rrc+rq(bins=8)", "overrides": {"data.pretrain_samples": 512}},
-    "images-moco-rrc+imix": {"modality": "images", "method": "moco", "aug": "rrc+imix", "overrides": {"data.pretrain_samples": 512}},
+    "images-moco-rrc+rq": {
+        "modality": "images",
+        "method": "moco",
+        "aug": "rrc+rq(bins=8)",
+        "overrides": {"data.pretrain_samples": 512},
+    },
+    "images-moco-rrc+imix": {
+        "modality": "images",
+        "method": "moco",
+        "aug": "rrc+imix",
+        "overrides": {"data.pretrain_samples": 512},
+    },
     "points-midnet-rq": {"modality": "points", "method": "midnet", "aug": "pts_base+rq(bins=30)", "overrides": {}},
-    "dabs-infonce-rq": {"modality": "dabs", "method": "infonce", "aug": "rq", "overrides": {"data.domain": "natural_images"}},
+    "dabs-infonce-rq": {
+        "modality": "dabs",
+        "method": "infonce",
+        "aug": "rq",
+        "overrides": {"data.domain": "natural_images"},
+    },
     "dabs-infonce-emix": {
         "modality": "dabs",
         "method": "infonce",
@@ -36,7 +51,9 @@ def losses(case: str, run_dir: Path) -> list[float]:
 
     spec = CASES[case]
     torch.set_num_threads(1)
-    cfg = make_config(str(spec["modality"]), str(spec["method"]), str(spec["aug"]), "quick", 0, True, **dict(spec["overrides"]))  # type: ignore[call-overload]
+    cfg = make_config(
+        str(spec["modality"]), str(spec["method"]), str(spec["aug"]), "quick", 0, True, **dict(spec["overrides"])
+    )  # type: ignore[call-overload]
     pretrain(cfg, MODALITIES.get(cfg.modality)(), run_dir, resume=False, progress=False, max_steps=STEPS)
     return [json.loads(line)["loss"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
 

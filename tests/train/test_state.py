@@ -22,6 +22,8 @@ def test_save_then_restore_gives_back_every_part(tmp_path) -> None:
     fresh = build_state(cfg, Blobs(), DistEnv(), num_samples=256)
     saved = load_checkpoint(tmp_path / "ck.pt", cfg.key)
     assert saved is not None and fresh.restore(saved, DistEnv()) == 7
-    assert all(torch.equal(a, b) for a, b in zip(state.method.state_dict().values(), fresh.method.state_dict().values()))
+    assert all(
+        torch.equal(a, b) for a, b in zip(state.method.state_dict().values(), fresh.method.state_dict().values())
+    )
     assert torch.equal(torch.rand(5, generator=state.generator), torch.rand(5, generator=fresh.generator))
     assert saved["config"] == cfg.to_dict() and len(saved["rng"]) == len(saved["aug_generator"]) == 1

@@ -22,7 +22,8 @@ CHEXPERT_LABELS = ("Atelectasis", "Cardiomegaly", "Consolidation", "Edema", "Ple
 def _chexpert_dir(options: Mapping[str, Any]) -> Path:
     root = local_root(options, "chexpert")
     need = (
-        f"CheXpert needs registration: download CheXpert-v1.0-small (the version DABS's baselines use) from {CHEXPERT_URL}, "
+        "CheXpert needs registration: download CheXpert-v1.0-small (the version DABS's baselines use) "
+        f"from {CHEXPERT_URL}, "
         f"extract it and set data.hub_roots.chexpert to the folder holding train.csv and valid.csv; or {OFFLINE_HINT}."
     )
     if root is None:
@@ -34,14 +35,17 @@ def _chexpert_dir(options: Mapping[str, Any]) -> Path:
 
 
 def read_chexpert_csv(path: Path, labels: Sequence[str]) -> tuple[list[str], np.ndarray]:
-    """``(image paths as listed, (N, len(labels)) 0/1)``: 1.0 is positive; blank (no mention) and -1 (uncertain) are 0, as DABS."""
+    """``(image paths as listed, (N, len(labels)) 0/1)``: 1.0 is positive; blank (no mention) and -1
+    (uncertain) are 0, as DABS."""
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         absent = [c for c in ("Path", *labels) if c not in (reader.fieldnames or ())]
         if absent:
             raise DomainDataError(f"DABS chexpert: {path} has no column(s) {', '.join(absent)}")
         rows = list(reader)
-    y = np.asarray([[int(r[c].strip() != "" and float(r[c]) == 1.0) for c in labels] for r in rows], dtype=np.int64).reshape(len(rows), len(labels))
+    y = np.asarray(
+        [[int(r[c].strip() != "" and float(r[c]) == 1.0) for c in labels] for r in rows], dtype=np.int64
+    ).reshape(len(rows), len(labels))
     return [r["Path"] for r in rows], y
 
 
@@ -81,12 +85,24 @@ def chexpert(options: Mapping[str, Any], seed: int) -> DomainData:
     x_tr, x_te = images(train_paths, tr), images(test_paths, te)
     chosen = labels if options.get("extra_tasks") else labels[:1]
     tasks = tuple(
-        make_task(f"chexpert_{name.lower().replace(' ', '_')}", (x_tr, torch.from_numpy(train_y[tr, k])), (x_te, torch.from_numpy(test_y[te, k])), {}, seed, metric="auroc")
+        make_task(
+            f"chexpert_{name.lower().replace(' ', '_')}",
+            (x_tr, torch.from_numpy(train_y[tr, k])),
+            (x_te, torch.from_numpy(test_y[te, k])),
+            {},
+            seed,
+            metric="auroc",
+        )
         for k, name in enumerate(chosen)
     )
     return DomainData(
         pretrain=fit_count(pre, options.get("pretrain_samples"), seed),
         tasks=tasks,
         embedding=lambda dim: PatchEmbedding(1, size, size, patch, dim),
-        info={"source": str(folder), "labels": list(chosen), "train_positives": {n: int(train_y[:, k].sum()) for k, n in enumerate(labels)}, "pretrain_available": len(train_paths)},
+        info={
+            "source": str(folder),
+            "labels": list(chosen),
+            "train_positives": {n: int(train_y[:, k].sum()) for k, n in enumerate(labels)},
+            "pretrain_available": len(train_paths),
+        },
     )

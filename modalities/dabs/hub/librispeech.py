@@ -23,9 +23,9 @@ SPEECH_COMMANDS_NORM = (-46.847, 19.151)
 LIBRISPEECH_SPLITS = {"pretrain": "train.100", "transfer": "validation"}
 """Splits of ``openslr/librispeech_asr`` ("clean"): train-clean-100, and dev-clean for ``librispeech_transfer``."""
 SPEECH_COMMANDS_LABELS = (
-    "eight", "right", "happy", "three", "yes", "up", "no", "stop", "on", "four", "nine", "zero", "down", "go", "six", "two",
-    "left", "five", "off", "seven", "one", "cat", "bird", "marvin", "wow", "tree", "dog", "sheila", "bed", "house", "follow",
-    "visual", "backward", "forward", "learn", "_background_noise_",
+    "eight", "right", "happy", "three", "yes", "up", "no", "stop", "on", "four", "nine", "zero", "down", "go",
+    "six", "two", "left", "five", "off", "seven", "one", "cat", "bird", "marvin", "wow", "tree", "dog", "sheila",
+    "bed", "house", "follow", "visual", "backward", "forward", "learn", "_background_noise_",
 )  # fmt: skip
 """DABS's Speech Commands v0.02 classes, in its order (the Hub's ``_silence_`` clips are its ``_background_noise_``)."""
 
@@ -64,7 +64,8 @@ def _undecoded(ds: Any, name: str) -> Any:
 
 
 def _spectrograms(ds: Any, idx: np.ndarray, norm: tuple[float, float], name: str) -> torch.Tensor:
-    """:func:`dabs_spectrogram` of rows ``idx`` of an undecoded audio dataset (read with ``soundfile``, resampled to 16 kHz)."""
+    """:func:`dabs_spectrogram` of rows ``idx`` of an undecoded audio dataset (read with ``soundfile``,
+    resampled to 16 kHz)."""
     from modalities.audio.features import read_audio
 
     out = torch.empty(len(idx), 1, SPEECH_MELS, SPEECH_MELS)
@@ -73,7 +74,9 @@ def _spectrograms(ds: Any, idx: np.ndarray, norm: tuple[float, float], name: str
         source = audio.get("bytes") or audio.get("path")
         if not source:
             raise DomainDataError(f"DABS {name}: row {i} has no audio bytes or path")
-        out[k] = dabs_spectrogram(read_audio(source, sample_rate=SPEECH_RATE, name=audio.get("path") or f"{name} row {i}"), norm)
+        out[k] = dabs_spectrogram(
+            read_audio(source, sample_rate=SPEECH_RATE, name=audio.get("path") or f"{name} row {i}"), norm
+        )
     return out
 
 
@@ -98,10 +101,14 @@ def librispeech_speaker_split(speakers: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def _speech_commands(hub: Any, options: Mapping[str, Any], seed: int) -> DomainTask:
-    """DABS's ``google_speech``: training = train + validation lists, test = the test list; 36 classes in DABS's order."""
+    """DABS's ``google_speech``: training = train + validation lists, test = the test list; 36 classes in
+    DABS's order."""
     need = " (or data.hub_ids.speech_commands set to a Parquet copy with 'audio' and 'label' columns)"
     sets = []
-    for split, limit, s in (("train+validation", options.get("eval_train_samples"), seed), ("test", options.get("eval_test_samples"), seed + 1)):
+    for split, limit, s in (
+        ("train+validation", options.get("eval_train_samples"), seed),
+        ("test", options.get("eval_test_samples"), seed + 1),
+    ):
         ds = _undecoded(_load(hub, split, "speech_commands", need), "speech_commands")
         names = getattr(ds.features.get("label"), "names", None)
         idx = seeded_subset(len(ds), limit, s)
@@ -109,7 +116,9 @@ def _speech_commands(hub: Any, options: Mapping[str, Any], seed: int) -> DomainT
         words = [names[v] if names else str(v) for v in raw]
         unknown = sorted({w for w in words if w.lower() not in SPEECH_COMMANDS_LABELS and w != "_silence_"})
         if unknown:
-            raise DomainDataError(f"DABS speech_commands: labels {unknown} are not among DABS's {len(SPEECH_COMMANDS_LABELS)} classes")
+            raise DomainDataError(
+                f"DABS speech_commands: labels {unknown} are not among DABS's {len(SPEECH_COMMANDS_LABELS)} classes"
+            )
         y = [SPEECH_COMMANDS_LABELS.index("_background_noise_" if w == "_silence_" else w.lower()) for w in words]
         sets.append((_spectrograms(ds, idx, SPEECH_COMMANDS_NORM, "speech_commands"), torch.as_tensor(y)))
     return make_task("speech_commands", sets[0], sets[1], {}, seed)
@@ -128,14 +137,19 @@ def librispeech(options: Mapping[str, Any], seed: int) -> DomainData:
     """
     sources, splits = hub_sources(options), {**LIBRISPEECH_SPLITS, **(options.get("librispeech_splits") or {})}
     train = _undecoded(_load(sources["librispeech"], splits["pretrain"], "librispeech"), "librispeech")
-    pre = _spectrograms(train, seeded_subset(len(train), options.get("pretrain_samples"), seed + 2), LIBRISPEECH_NORM, "librispeech")
+    pre = _spectrograms(
+        train, seeded_subset(len(train), options.get("pretrain_samples"), seed + 2), LIBRISPEECH_NORM, "librispeech"
+    )
     dev = _undecoded(_load(sources["librispeech"], splits["transfer"], "librispeech"), "librispeech")
     if "id" in dev.column_names:  # torchaudio's order (sorted utterance ids), for DABS's exact split
         dev = dev.select(np.argsort(np.asarray(dev["id"]), kind="stable"))
     tr, te, speakers = librispeech_speaker_split(np.asarray(dev["speaker_id"]))
     tr = tr[seeded_subset(len(tr), options.get("eval_train_samples"), seed)]
     te = te[seeded_subset(len(te), options.get("eval_test_samples"), seed + 1)]
-    sets = [(_spectrograms(dev, rows, LIBRISPEECH_NORM, "librispeech"), torch.from_numpy(speakers[rows])) for rows in (tr, te)]
+    sets = [
+        (_spectrograms(dev, rows, LIBRISPEECH_NORM, "librispeech"), torch.from_numpy(speakers[rows]))
+        for rows in (tr, te)
+    ]
     tasks = [make_task("librispeech_transfer", sets[0], sets[1], {}, seed)]
     if options.get("extra_tasks"):
         tasks.append(_speech_commands(sources["speech_commands"], options, seed))

@@ -15,15 +15,25 @@ from ..tokenizers import ConcatEmbedding, PatchEmbedding, TokenEmbedding
 from ..wordpiece import encode_texts, train_wordpiece
 from .sources import OFFLINE_HINT, _read_images, local_root, unavailable
 
-COCO_FILES = tuple(f"annotations/{kind}_{split}2017.json" for split in ("train", "val") for kind in ("captions", "instances")) + ("train2017", "val2017")
-COCO_DOWNLOADS = "http://images.cocodataset.org/zips/train2017.zip, .../zips/val2017.zip and .../annotations/annotations_trainval2017.zip"
+COCO_FILES = (
+    *tuple(f"annotations/{kind}_{split}2017.json" for split in ("train", "val") for kind in ("captions", "instances")),
+    "train2017",
+    "val2017",
+)
+COCO_DOWNLOADS = (
+    "http://images.cocodataset.org/zips/train2017.zip, .../zips/val2017.zip and "
+    ".../annotations/annotations_trainval2017.zip"
+)
 BERT_VOCAB = 30_522
 """bert-base-uncased's vocabulary size, DABS's caption vocabulary."""
 
 
 def _coco_dir(options: Mapping[str, Any]) -> Path:
     root = local_root(options, "mscoco")
-    need = f"Download COCO 2017 as DABS does ({COCO_DOWNLOADS}), extract them into one folder and set data.hub_roots.mscoco to it; or {OFFLINE_HINT}."
+    need = (
+        f"Download COCO 2017 as DABS does ({COCO_DOWNLOADS}), extract them into one folder and set "
+        f"data.hub_roots.mscoco to it; or {OFFLINE_HINT}."
+    )
     if root is None:
         raise unavailable("mscoco", "a local copy (data.hub_roots.mscoco is not set)", need)
     missing = [f for f in COCO_FILES if not (root / f).exists()]
@@ -47,11 +57,16 @@ def read_coco(root: Path, split: str) -> tuple[list[Path], list[str], np.ndarray
     with (root / "annotations" / f"captions_{split}.json").open(encoding="utf-8") as handle:
         caption = {a["image_id"]: a["caption"].strip() for a in json.load(handle)["annotations"]}
     images = [i for i in caption if i in label and caption[i]]
-    return [root / split / f"{i:012d}.jpg" for i in images], [caption[i] for i in images], np.asarray([label[i] for i in images], dtype=np.int64)
+    return (
+        [root / split / f"{i:012d}.jpg" for i in images],
+        [caption[i] for i in images],
+        np.asarray([label[i] for i in images], dtype=np.int64),
+    )
 
 
 def mismatch_captions(captions: Sequence[str], seed: int = 42) -> tuple[list[str], np.ndarray]:
-    """DABS's ``mismatched_caption``: a seeded half of the items take another one's caption, label 1 = own caption, 0 = swapped.
+    """DABS's ``mismatched_caption``: a seeded half of the items take another one's caption, label 1 = own
+    caption, 0 = swapped.
 
     The chosen items' captions are rolled among them by 1 to k-1 places (DABS rolls by 1 to k,
     where k leaves everything in place), so every chosen item gets another item's caption.
@@ -70,12 +85,13 @@ def _coco_crop(image: Any) -> Any:
     """DABS's view before the final resize: resized to 480 wide x 640 high, then the centre 480x480."""
     from PIL import Image
 
-    return image.resize((480, 640), Image.BILINEAR).crop((0, 80, 480, 560))
+    return image.resize((480, 640), Image.Resampling.BILINEAR).crop((0, 80, 480, 560))
 
 
 @register_domain("mscoco", "Images & Text")
 def mscoco(options: Mapping[str, Any], seed: int) -> DomainData:
-    """MSCOCO captioned images (DABS's captioned-images pretraining set): image patches + caption tokens in one sequence.
+    """MSCOCO captioned images (DABS's captioned-images pretraining set): image patches + caption tokens in
+    one sequence.
 
     Images 3x224x224 (``image_size``) in [0, 1] (:func:`_coco_crop`, then resized), 16x16 patches
     (``patch``); captions ``[CLS] ... [SEP]`` of 32 tokens (``caption_length``) from a WordPiece
@@ -87,23 +103,39 @@ def mscoco(options: Mapping[str, Any], seed: int) -> DomainData:
     other transfer, VQA, needs COCO 2014 and the VQA files: not loaded.
     """
     root = _coco_dir(options)
-    size, patch, length = int(options.get("image_size", 224)), int(options.get("patch", 16)), int(options.get("caption_length", 32))
+    size, patch, length = (
+        int(options.get("image_size", 224)),
+        int(options.get("patch", 16)),
+        int(options.get("caption_length", 32)),
+    )
     train, test = read_coco(root, "train2017"), read_coco(root, "val2017")
     pre_rows = seeded_subset(len(train[0]), options.get("pretrain_samples"), seed + 2)
-    tokenizer = train_wordpiece([train[1][i] for i in pre_rows], int(options.get("caption_vocab", BERT_VOCAB)), cache_dir=options.get("cache_dir"), name="mscoco")
+    tokenizer = train_wordpiece(
+        [train[1][i] for i in pre_rows],
+        int(options.get("caption_vocab", BERT_VOCAB)),
+        cache_dir=options.get("cache_dir"),
+        name="mscoco",
+    )
 
-    def pack(paths: list[Path], captions: Sequence[str], rows: np.ndarray, where: str, pixels: torch.Tensor | None = None) -> torch.Tensor:
+    def pack(
+        paths: list[Path], captions: Sequence[str], rows: np.ndarray, where: str, pixels: torch.Tensor | None = None
+    ) -> torch.Tensor:
         pixels = _read_images([paths[i] for i in rows], size, "RGB", "mscoco", _coco_crop) if pixels is None else pixels
         ids = encode_texts(tokenizer, [captions[i] for i in rows], length, where=where).ids
         return torch.cat([pixels.reshape(len(rows), -1), ids.float()], dim=1)
 
     n_pixels = 3 * size * size
     mismatched, category = [], []
-    for (paths, captions, labels), limit, part, s in ((train, "eval_train_samples", "train", seed), (test, "eval_test_samples", "test", seed + 1)):
+    for (paths, captions, labels), limit, part, s in (
+        (train, "eval_train_samples", "train", seed),
+        (test, "eval_test_samples", "test", seed + 1),
+    ):
         rows = seeded_subset(len(paths), options.get(limit), s)
         own = pack(paths, captions, rows, f"mscoco {part}")
         swapped, match = mismatch_captions(captions)
-        mismatched.append((pack(paths, swapped, rows, f"mismatched_caption {part}", own[:, :n_pixels]), torch.from_numpy(match[rows])))
+        mismatched.append(
+            (pack(paths, swapped, rows, f"mismatched_caption {part}", own[:, :n_pixels]), torch.from_numpy(match[rows]))
+        )
         category.append((own, torch.from_numpy(labels[rows])))
     tasks = [make_task("mismatched_caption", mismatched[0], mismatched[1], {}, seed)]
     if options.get("extra_tasks"):
@@ -113,6 +145,12 @@ def mscoco(options: Mapping[str, Any], seed: int) -> DomainData:
     return DomainData(
         pretrain=fit_count(pre, options.get("pretrain_samples"), seed),
         tasks=tuple(tasks),
-        embedding=lambda dim: ConcatEmbedding([(n_pixels, PatchEmbedding(3, size, size, patch, dim)), (length, TokenEmbedding(vocab, length, dim))]),
-        info={"source": str(root), "images": {"train": len(train[0]), "test": len(test[0])}, "pretrain_available": len(train[0])},
+        embedding=lambda dim: ConcatEmbedding(
+            [(n_pixels, PatchEmbedding(3, size, size, patch, dim)), (length, TokenEmbedding(vocab, length, dim))]
+        ),
+        info={
+            "source": str(root),
+            "images": {"train": len(train[0]), "test": len(test[0])},
+            "pretrain_available": len(train[0]),
+        },
     )

@@ -25,18 +25,24 @@ PAMAP2_COLUMNS = 54
 
 
 def _pamap2_dir(options: Mapping[str, Any]) -> Path:
-    """The folder holding ``subject1NN.dat``: ``hub_roots.pamap2`` (extracted PAMAP2_Dataset), else downloaded once into the cache."""
+    """The folder holding ``subject1NN.dat``: ``hub_roots.pamap2`` (extracted PAMAP2_Dataset), else
+    downloaded once into the cache."""
     root = local_root(options, "pamap2")
     if root is not None:
         for folder in (root / "PAMAP2_Dataset" / "Protocol", root / "Protocol", root):
             if any(folder.glob("subject1*.dat")):
                 return folder
-        raise unavailable("pamap2", str(root), "data.hub_roots.pamap2 must be the extracted PAMAP2_Dataset folder (with Protocol/subject101.dat ...).")
+        raise unavailable(
+            "pamap2",
+            str(root),
+            "data.hub_roots.pamap2 must be the extracted PAMAP2_Dataset folder (with Protocol/subject101.dat ...).",
+        )
     folder = cache_root(options.get("cache_dir")) / "dabs" / "pamap2-protocol"
     if not folder.is_dir():
         url = hub_sources(options)["pamap2"]
         need = (
-            f"It needs internet access once (the files are kept in {folder}); offline, download PAMAP2_Dataset.zip from the UCI "
+            f"It needs internet access once (the files are kept in {folder}); "
+            "offline, download PAMAP2_Dataset.zip from the UCI "
             f"repository, extract it and set data.hub_roots.pamap2 to the PAMAP2_Dataset folder; or {OFFLINE_HINT}."
         )
         archive = _download(url, folder.with_name("PAMAP2_Dataset.zip"), "pamap2", need)
@@ -56,7 +62,9 @@ def read_pamap2(path: Path) -> np.ndarray:
     import pandas as pd
 
     if not path.is_file():
-        raise DomainDataError(f"DABS pamap2: {path} not found (the Protocol folder has subject101.dat ... subject109.dat)")
+        raise DomainDataError(
+            f"DABS pamap2: {path} not found (the Protocol folder has subject101.dat ... subject109.dat)"
+        )
     frame = pd.read_csv(path, sep=r"\s+", header=None, dtype="float64")
     if frame.shape[1] != PAMAP2_COLUMNS:
         raise DomainDataError(f"DABS pamap2: {path} has {frame.shape[1]} columns, expected {PAMAP2_COLUMNS}")
@@ -64,7 +72,8 @@ def read_pamap2(path: Path) -> np.ndarray:
 
 
 def pamap2_windows(rows: np.ndarray, window: int, stride: int) -> tuple[np.ndarray, np.ndarray]:
-    """Windows ``(N, window, 52)`` float32 (all columns but timestamp and activity) and labels (index in :data:`PAMAP2_ACTIVITIES`).
+    """Windows ``(N, window, 52)`` float32 (all columns but timestamp and activity) and labels (index in
+    :data:`PAMAP2_ACTIVITIES`).
 
     DABS draws windows at random (a subject, an activity, a start); here one every ``stride``
     rows inside each run of consecutive rows of one DABS activity, so a window never straddles
@@ -102,15 +111,24 @@ def pamap2(options: Mapping[str, Any], seed: int) -> DomainData:
         parts = [pamap2_windows(read_pamap2(folder / f"subject{s}.dat"), window, stride) for s in subjects]
         arrays[part] = (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]))
         if not len(arrays[part][0]):
-            raise DomainDataError(f"DABS pamap2: the {part} subjects {subjects} have no run of {window} rows of one activity in {folder}")
+            raise DomainDataError(
+                f"DABS pamap2: the {part} subjects {subjects} have no run of {window} rows of one activity in {folder}"
+            )
     (tr, ytr), (te, yte) = arrays["train"], arrays["test"]
     if options.get("standardize", True):
         tr, te = standardize_channels(tr, te)
-    tr_x, te_x = torch.from_numpy(np.ascontiguousarray(tr, dtype=np.float32)), torch.from_numpy(np.ascontiguousarray(te, dtype=np.float32))
+    tr_x, te_x = (
+        torch.from_numpy(np.ascontiguousarray(tr, dtype=np.float32)),
+        torch.from_numpy(np.ascontiguousarray(te, dtype=np.float32)),
+    )
     channels = tr_x.shape[2]
     return DomainData(
         pretrain=fit_count(tr_x, options.get("pretrain_samples"), seed),
         tasks=(make_task("pamap2", (tr_x, torch.from_numpy(ytr)), (te_x, torch.from_numpy(yte)), options, seed),),
         embedding=lambda dim: SegmentEmbedding(window, channels, segment, dim),
-        info={"source": str(folder), "windows": {"train": len(tr_x), "test": len(te_x)}, "pretrain_available": len(tr_x)},
+        info={
+            "source": str(folder),
+            "windows": {"train": len(tr_x), "test": len(te_x)},
+            "pretrain_available": len(tr_x),
+        },
     )

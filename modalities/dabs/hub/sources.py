@@ -55,15 +55,23 @@ def _load(hub: Any, split: str, name: str, need: str = "") -> Any:
         return datasets.load_dataset(repo, config, split=split)
     except Exception as error:  # offline, gated, renamed, a loading script: one clear message
         where = f"{repo!r}" + (f" ({config}, {split})" if config else f" ({split})") + " from the Hugging Face Hub"
-        raise unavailable(name, where, f"It needs internet access (or the dataset in the Hugging Face cache){need}; {OFFLINE_HINT}.", error) from error
+        raise unavailable(
+            name,
+            where,
+            f"It needs internet access (or the dataset in the Hugging Face cache){need}; {OFFLINE_HINT}.",
+            error,
+        ) from error
 
 
 def _offline() -> bool:
-    return any(os.environ.get(v, "").lower() in ("1", "true", "yes", "on") for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
+    return any(
+        os.environ.get(v, "").lower() in ("1", "true", "yes", "on") for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+    )
 
 
 def _download(url: str, dest: Path, name: str, need: str) -> Path:
-    """``url`` saved as ``dest`` once (written to a temporary file, then renamed). The HF offline switches stop it too."""
+    """``url`` saved as ``dest`` once (written to a temporary file, then renamed). The HF offline switches
+    stop it too."""
     if dest.is_file():
         return dest
     if _offline():
@@ -81,7 +89,8 @@ def _download(url: str, dest: Path, name: str, need: str) -> Path:
 
 
 def _extract(archive: Path, dest: Path, pattern: str, name: str, need: str) -> Path:
-    """The members of zip ``archive`` (or of zips inside it) whose path matches ``pattern``, flat in ``dest`` (made atomically)."""
+    """The members of zip ``archive`` (or of zips inside it) whose path matches ``pattern``, flat in ``dest``
+    (made atomically)."""
     tmp = dest.with_name(f"{dest.name}.{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -108,7 +117,12 @@ def _extract(archive: Path, dest: Path, pattern: str, name: str, need: str) -> P
     except zipfile.BadZipFile as error:
         shutil.rmtree(tmp, ignore_errors=True)
         archive.unlink(missing_ok=True)
-        raise unavailable(name, str(archive), f"The download is not a zip archive (removed; it is fetched again next time). {need}", error) from error
+        raise unavailable(
+            name,
+            str(archive),
+            f"The download is not a zip archive (removed; it is fetched again next time). {need}",
+            error,
+        ) from error
     if not found:
         shutil.rmtree(tmp, ignore_errors=True)
         raise unavailable(name, str(archive), f"The archive holds no file matching {pattern!r}. {need}")
@@ -117,8 +131,11 @@ def _extract(archive: Path, dest: Path, pattern: str, name: str, need: str) -> P
     return dest
 
 
-def _read_images(paths: Sequence[Path], size: int, mode: str, name: str, prepare: Callable[[Any], Any] | None = None) -> torch.Tensor:
-    """Images ``(N, C, size, size)`` in [0, 1] (``mode`` "L" or "RGB"), each ``prepare``-d, then resized (bilinear) to ``size``."""
+def _read_images(
+    paths: Sequence[Path], size: int, mode: str, name: str, prepare: Callable[[Any], Any] | None = None
+) -> torch.Tensor:
+    """Images ``(N, C, size, size)`` in [0, 1] (``mode`` "L" or "RGB"), each ``prepare``-d, then resized
+    (bilinear) to ``size``."""
     from PIL import Image
 
     channels = len(mode)
@@ -126,9 +143,9 @@ def _read_images(paths: Sequence[Path], size: int, mode: str, name: str, prepare
     for i, path in enumerate(paths):
         if not Path(path).is_file():
             raise DomainDataError(f"DABS {name}: image {path} not found")
-        with Image.open(path) as image:
-            image = image.convert(mode)
+        with Image.open(path) as opened:
+            image = opened.convert(mode)
             image = prepare(image) if prepare is not None else image
-            pixels = np.asarray(image.resize((size, size), Image.BILINEAR), dtype=np.float32)
+            pixels = np.asarray(image.resize((size, size), Image.Resampling.BILINEAR), dtype=np.float32)
         out[i] = pixels.reshape(size, size, channels).transpose(2, 0, 1) / 255.0
     return torch.from_numpy(out)

@@ -22,10 +22,19 @@ def test_audio_ntt2020_has_byol_a_structure_and_2048_d_output() -> None:
     torch.manual_seed(0)
     net = AudioNTT2020()
     convs = [m for m in net.features if isinstance(m, nn.Conv2d)]
-    assert [(c.in_channels, c.out_channels, c.kernel_size, c.padding) for c in convs] == [(1, 64, (3, 3), (1, 1)), (64, 64, (3, 3), (1, 1)), (64, 64, (3, 3), (1, 1))]
+    assert [(c.in_channels, c.out_channels, c.kernel_size, c.padding) for c in convs] == [
+        (1, 64, (3, 3), (1, 1)),
+        (64, 64, (3, 3), (1, 1)),
+        (64, 64, (3, 3), (1, 1)),
+    ]
     assert [type(m) for m in net.features] == [nn.Conv2d, nn.BatchNorm2d, nn.ReLU, nn.MaxPool2d] * 3
     assert [type(m) for m in net.fc] == [nn.Linear, nn.ReLU, nn.Dropout, nn.Linear, nn.ReLU]
-    assert (net.fc[0].in_features, net.fc[0].out_features, net.fc[3].out_features, net.fc[2].p) == (512, 2048, 2048, 0.3)
+    assert (net.fc[0].in_features, net.fc[0].out_features, net.fc[3].out_features, net.fc[2].p) == (
+        512,
+        2048,
+        2048,
+        0.3,
+    )
     net.eval()
     with torch.no_grad():
         assert net(torch.randn(3, 1, 64, 96)).shape == (3, 2048)
@@ -48,7 +57,9 @@ def test_width_is_a_parameter_and_bad_inputs_are_refused() -> None:
 
 def test_embedding_is_mean_plus_max_over_time_known_answer() -> None:
     net = AudioNTT2020(d=2)
-    frames = torch.tensor([[[1.0, 2.0], [3.0, -1.0], [5.0, 0.0]], [[0.0, 0.0], [0.0, 4.0], [-2.0, 2.0]]])  # (B=2, T'=3, d=2)
+    frames = torch.tensor(
+        [[[1.0, 2.0], [3.0, -1.0], [5.0, 0.0]], [[0.0, 0.0], [0.0, 4.0], [-2.0, 2.0]]]
+    )  # (B=2, T'=3, d=2)
     net.frames = lambda x: frames  # type: ignore[method-assign]
     out = net(torch.zeros(2, 1, 64, 24))
     expected = torch.tensor([[3.0 + 5.0, 1.0 / 3.0 + 2.0], [-2.0 / 3.0 + 0.0, 2.0 + 4.0]])
@@ -136,7 +147,8 @@ def test_audio_rrc_without_scaling_is_the_identity() -> None:
 
 
 def test_audio_rrc_crop_boxes_follow_byol_a() -> None:
-    """Heights int(U(0.6, 1.5) * 64) clipped to the 64-band canvas, widths int(U(0.6, 1.5) * 96) <= 144, inside the canvas."""
+    """Heights int(U(0.6, 1.5) * 64) clipped to the 64-band canvas, widths int(U(0.6, 1.5) * 96) <= 144,
+    inside the canvas."""
     u = torch.rand(5000, 4, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     boxes = crop_boxes(u, (64, 96), (64, 144), (0.6, 1.5), (0.6, 1.5))
     top, left, h, w = boxes.unbind(1)

@@ -35,7 +35,9 @@ from modalities.audio.words import CLASSES_12, COMMANDS, WORDS
 from rqbench.registry import UnknownNameError
 
 HAVE_TTS = shutil.which("espeak-ng") is not None and shutil.which("flite") is not None
-needs_tts = pytest.mark.skipif(not HAVE_TTS, reason="espeak-ng/flite missing: sudo apt-get install -y --no-install-recommends espeak-ng flite")
+needs_tts = pytest.mark.skipif(
+    not HAVE_TTS, reason="espeak-ng/flite missing: sudo apt-get install -y --no-install-recommends espeak-ng flite"
+)
 TIMGM = Path(SOUNDFONTS["timgm6mb"][0])
 try:
     import fluidsynth  # noqa: F401
@@ -45,7 +47,10 @@ except ImportError:
     HAVE_FLUIDSYNTH = False
 needs_notes = pytest.mark.skipif(
     not (HAVE_FLUIDSYNTH and TIMGM.is_file()),
-    reason="FluidSynth or the TimGM6mb soundfont missing: pip install pyfluidsynth; sudo apt-get install -y --no-install-recommends libfluidsynth3 timgm6mb-soundfont",
+    reason=(
+        "FluidSynth or the TimGM6mb soundfont missing: pip install pyfluidsynth; "
+        "sudo apt-get install -y --no-install-recommends libfluidsynth3 timgm6mb-soundfont"
+    ),
 )
 needs_tuxpaint = pytest.mark.skipif(
     not langid_module.TUXPAINT_STAMPS.is_dir(),
@@ -134,7 +139,9 @@ def test_both_engines_speak_with_jittered_voices():
     assert {v.engine for v in pool} == {"espeak-ng", "flite"} and sum(v.engine == "flite" for v in pool) == 5
     flite = next(v for v in pool if v.id == "flite:slt")
     espeak = next(v for v in pool if v.id == "espeak-ng:en-us+m3")
-    assert espeak == next(v for v in tts.voice_pool(["espeak-ng"]) if v.id == "espeak-ng:en-us+m3")  # a voice is its name
+    assert espeak == next(
+        v for v in tts.voice_pool(["espeak-ng"]) if v.id == "espeak-ng:en-us+m3"
+    )  # a voice is its name
     for voice in (flite, espeak):
         plain = tts.synthesize(voice, "seven")
         assert plain.dtype == np.float32 and 0.2 * SAMPLE_RATE < len(plain) < 1.5 * SAMPLE_RATE
@@ -315,7 +322,12 @@ def toy_corpus(name: str, train: list[np.ndarray], test: list[np.ndarray], prefi
     def clips(waves, side):
         return [Clip(w, 0, "s", f"{side}{i}", f"{prefix}:{side}{i}") for i, w in enumerate(waves)]
 
-    return AudioCorpus(name, clips_to_dataset(clips(train, "train"), ["x"], "train"), clips_to_dataset(clips(test, "test"), ["x"], "test"), ("x",))
+    return AudioCorpus(
+        name,
+        clips_to_dataset(clips(train, "train"), ["x"], "train"),
+        clips_to_dataset(clips(test, "test"), ["x"], "test"),
+        ("x",),
+    )
 
 
 def test_pretraining_set_holds_train_clips_only_and_never_a_test_clip():
@@ -330,7 +342,11 @@ def test_pretraining_set_holds_train_clips_only_and_never_a_test_clip():
     assert list(union["corpus"]) == ["a", "a", "a", "b"]
     got = dataset_waveforms(union)
     assert all(np.array_equal(x, y) for x, y in zip(got, [w[0], w[1], w[2], w[4]], strict=True))
-    assert list(pretraining_set([a, b], also_exclude=[evaluation_only])["clip_id"]) == ["a:train0", "a:train1", "b:train1"]
+    assert list(pretraining_set([a, b], also_exclude=[evaluation_only])["clip_id"]) == [
+        "a:train0",
+        "a:train1",
+        "b:train1",
+    ]
     with pytest.raises(ValueError, match="at least one"):
         pretraining_set([])
 
@@ -351,7 +367,9 @@ def test_pretraining_on_real_corpora_excludes_every_test_clip(cache):
 
 def test_missing_programs_name_the_apt_command(monkeypatch):
     monkeypatch.setattr(audio_cache.shutil, "which", lambda program: None)
-    with pytest.raises(AudioUnavailableError, match=re.escape("sudo apt-get install -y --no-install-recommends espeak-ng")):
+    with pytest.raises(
+        AudioUnavailableError, match=re.escape("sudo apt-get install -y --no-install-recommends espeak-ng")
+    ):
         load_corpus("words", progress=False)
     with pytest.raises(AudioUnavailableError, match=re.escape("sudo apt-get install -y --no-install-recommends flite")):
         load_corpus("speakers", engines=("flite",), progress=False)
@@ -360,7 +378,9 @@ def test_missing_programs_name_the_apt_command(monkeypatch):
 
 def test_missing_soundfont_and_fluidsynth_name_the_install_commands(monkeypatch, tmp_path):
     monkeypatch.setitem(SOUNDFONTS, "fluidr3", (str(tmp_path / "FluidR3_GM.sf2"), "fluid-soundfont-gm"))
-    with pytest.raises(AudioUnavailableError, match=re.escape("sudo apt-get install -y --no-install-recommends fluid-soundfont-gm")):
+    with pytest.raises(
+        AudioUnavailableError, match=re.escape("sudo apt-get install -y --no-install-recommends fluid-soundfont-gm")
+    ):
         load_corpus("notes", progress=False)
     with pytest.raises(FileNotFoundError, match="nowhere.sf2"):
         load_corpus("notes", soundfont=tmp_path / "nowhere.sf2", progress=False)
@@ -372,7 +392,10 @@ def test_missing_soundfont_and_fluidsynth_name_the_install_commands(monkeypatch,
 
 def test_missing_tuxpaint_names_the_apt_command(monkeypatch, tmp_path):
     monkeypatch.setattr(langid_module, "TUXPAINT_STAMPS", tmp_path / "no-stamps")
-    with pytest.raises(AudioUnavailableError, match=re.escape("sudo apt-get install -y --no-install-recommends tuxpaint-stamps-default")):
+    with pytest.raises(
+        AudioUnavailableError,
+        match=re.escape("sudo apt-get install -y --no-install-recommends tuxpaint-stamps-default"),
+    ):
         load_corpus("langid", progress=False)
     with pytest.raises(FileNotFoundError, match="elsewhere"):
         load_corpus("langid", root=tmp_path / "elsewhere", progress=False)

@@ -39,7 +39,7 @@ TUXPAINT_OGG = sorted(Path("/usr/share/tuxpaint/stamps").glob("animals/**/*_desc
 
 
 def sine(freq: float, seconds: float, rate: int = SAMPLE_RATE, amplitude: float = 0.5) -> np.ndarray:
-    t = np.arange(int(round(seconds * rate))) / rate
+    t = np.arange(round(seconds * rate)) / rate
     return (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32)
 
 
@@ -143,7 +143,9 @@ def test_resampling_gives_16khz_lengths_and_keeps_the_pitch(rate):
     assert abs(int(spectrum.argmax()) - 440) <= 1  # 1 Hz bins for a 1 s clip
     as_tensor = resample(torch.from_numpy(wave).repeat(2, 1), rate)
     assert isinstance(as_tensor, torch.Tensor) and as_tensor.shape == (2, 16_000)
-    assert resample(out, SAMPLE_RATE, SAMPLE_RATE) is out or np.array_equal(resample(out, SAMPLE_RATE, SAMPLE_RATE), out)
+    assert resample(out, SAMPLE_RATE, SAMPLE_RATE) is out or np.array_equal(
+        resample(out, SAMPLE_RATE, SAMPLE_RATE), out
+    )
 
 
 @pytest.mark.parametrize("bad", [0, -16000, float("nan"), float("inf"), 22050.5, "16k", None, True])

@@ -18,8 +18,8 @@ from modalities.audio.data import ClipStore, EvalClips, PretrainCrops, load_hub_
 from modalities.audio.modality import Audio, load_task_corpus, pretraining_data
 from modalities.audio.notes import SOUNDFONTS
 from modalities.audio.presets import PAPER, QUICK, TASKS
-from rqbench.augment.base import Stage
 from rqbench.augment import build_pipeline
+from rqbench.augment.base import Stage
 from rqbench.evaluate import protocol
 from rqbench.modality import MODALITIES
 from rqbench.runner import Workspace, make_config, run
@@ -39,11 +39,15 @@ HAVE_CORPORA = (
 )
 needs_corpora = pytest.mark.skipif(
     not HAVE_CORPORA,
-    reason="the offline audio corpora need espeak-ng, flite, pyfluidsynth + timgm6mb-soundfont and tuxpaint-stamps-default",
+    reason=(
+        "the offline audio corpora need espeak-ng, flite, pyfluidsynth + timgm6mb-soundfont and tuxpaint-stamps-default"
+    ),
 )
 SMALL = {
     "backbone": {"name": "audio-ntt2020", "d": 64, "channels": 8, "dropout": 0.3},
-    "methods": {"byol": {"proj_hidden": 64, "proj_dim": 32, "pred_hidden": 64, "momentum": 0.99, "fixed_momentum": True}},
+    "methods": {
+        "byol": {"proj_hidden": 64, "proj_dim": 32, "pred_hidden": 64, "momentum": 0.99, "fixed_momentum": True}
+    },
 }
 
 
@@ -51,13 +55,24 @@ SMALL = {
 def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The quick preset's data settings on the ``tiny`` corpora (built once into a temporary cache)."""
     cache = tmp_path_factory.mktemp("audio-cache")
-    return {**QUICK.data, "scale": "tiny", "corpus_options": {"notes": {"soundfont": "timgm6mb"}}, "cache_dir": str(cache)}
+    return {
+        **QUICK.data,
+        "scale": "tiny",
+        "corpus_options": {"notes": {"soundfont": "timgm6mb"}},
+        "cache_dir": str(cache),
+    }
 
 
 @pytest.fixture(scope="module")
 def tiny(tiny_data: dict) -> dict:
     """Preset overrides for fast end-to-end runs."""
-    return {"epochs": 1, "batch_size": 32, "data": tiny_data, **SMALL, "eval": {"linear_epochs": 10, "patience": 3, "knn_k": 5, "batch_size": 64}}
+    return {
+        "epochs": 1,
+        "batch_size": 32,
+        "data": tiny_data,
+        **SMALL,
+        "eval": {"linear_epochs": 10, "patience": 3, "knn_k": 5, "batch_size": 64},
+    }
 
 
 def digest(wave: np.ndarray) -> str:
@@ -72,9 +87,22 @@ def test_registered_with_its_presets() -> None:
 
 def test_paper_preset_carries_the_paper_setting() -> None:
     p = PAPER
-    assert (p.epochs, p.batch_size, p.optimizer, p.lr, p.lr_scaling, p.weight_decay) == (100, 256, "adam", 3e-4, False, 0.0)
+    assert (p.epochs, p.batch_size, p.optimizer, p.lr, p.lr_scaling, p.weight_decay) == (
+        100,
+        256,
+        "adam",
+        3e-4,
+        False,
+        0.0,
+    )
     assert p.schedule == "step" and p.milestones == ()  # a constant learning rate
-    assert p.method_kwargs("byol") == {"proj_hidden": 4096, "proj_dim": 256, "pred_hidden": 4096, "momentum": 0.99, "fixed_momentum": True}
+    assert p.method_kwargs("byol") == {
+        "proj_hidden": 4096,
+        "proj_dim": 256,
+        "pred_hidden": 4096,
+        "momentum": 0.99,
+        "fixed_momentum": True,
+    }
     assert p.backbone["d"] == 2048 and p.backbone["channels"] == 64
     assert p.data["source"] == "audioset" and p.data["audioset"]["hub"] == "agkphysics/AudioSet"
     assert p.eval.val_fraction > 0 and p.eval.patience == 20
@@ -92,13 +120,20 @@ def hub_offline(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
 
 
-def test_audioset_offline_fails_with_a_clear_message(hub_offline: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_audioset_offline_fails_with_a_clear_message(
+    hub_offline: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "hf" / "datasets"))
     with pytest.raises(AudioUnavailableError) as info:
         load_hub_audio("agkphysics/AudioSet", "unbalanced", "train")
     message = str(info.value)
-    assert "agkphysics/AudioSet" in message and "HF_HUB_OFFLINE" in message and "internet" in message and "--preset quick" in message
+    assert (
+        "agkphysics/AudioSet" in message
+        and "HF_HUB_OFFLINE" in message
+        and "internet" in message
+        and "--preset quick" in message
+    )
     with pytest.raises(AudioUnavailableError, match="agkphysics/AudioSet"):
         Audio().pretrain_dataset(PAPER)
 
@@ -152,9 +187,11 @@ def test_tasks_are_whole_standardized_clips(tiny_data: dict) -> None:
     assert [t.name for t in tasks] == ["words35", "words12", "speakers", "notes", "langid"]
     assert [t.num_classes for t in tasks] == [35, 12, 6, 16, 6]
     for task in tasks:
-        assert isinstance(task.train, EvalClips) and task.test.stats == task.train.stats  # test uses the training statistics
+        assert (
+            isinstance(task.train, EvalClips) and task.test.stats == task.train.stats
+        )  # test uses the training statistics
         x, y = task.test[0]
-        frames = 1 + int(round(QUICK.data["eval_seconds"][task.name] * 16_000)) // 160
+        frames = 1 + round(QUICK.data["eval_seconds"][task.name] * 16_000) // 160
         assert x.shape == (1, 64, frames) and isinstance(y, int)
         train = torch.stack([task.train[i][0] for i in range(len(task.train))])
         assert abs(float(train.mean())) < 1e-3 and abs(float(train.std()) - 1.0) < 1e-3
@@ -185,7 +222,9 @@ def test_rq_runs_before_the_crop_as_byola_mixup(tiny_data: dict) -> None:
     batch = torch.stack([data[i] for i in range(8)])
     assert modality.stage_order == (Stage.CHANNEL, Stage.VIEW)
     ours = modality.pipeline("audio-rrc+rq(bins=5)", torch.Generator().manual_seed(0)).views(batch, 1).queries[0]
-    old = build_pipeline("audio-rrc+rq(bins=5)", layout=modality.layout, modality="audio", generator=torch.Generator().manual_seed(0))
+    old = build_pipeline(
+        "audio-rrc+rq(bins=5)", layout=modality.layout, modality="audio", generator=torch.Generator().manual_seed(0)
+    )
     after = old.views(batch, 1).queries[0]
     assert all(len(torch.unique(after[i])) <= 5 for i in range(8))
     assert all(len(torch.unique(ours[i])) > 5 for i in range(8))
@@ -198,13 +237,19 @@ def test_end_to_end_tiny_run_gives_rows_for_every_task(tiny: dict, tmp_path: Pat
     assert set(rows["dataset"]) == set(TASKS) and set(rows["protocol"]) == {"linear", "knn"}
     assert len(rows) == 2 * len(TASKS) and rows["value"].between(0, 100).all()
     stored = pd.read_csv(tmp_path / "results.csv")
-    assert len(stored) == len(rows) and (stored["backbone"] == "audio-ntt2020").all() and (stored["modality"] == "audio").all()
+    assert (
+        len(stored) == len(rows)
+        and (stored["backbone"] == "audio-ntt2020").all()
+        and (stored["modality"] == "audio").all()
+    )
 
 
 @needs_corpora
 @pytest.mark.parametrize("aug", ["audio-rrc+byola-mixup", "audio-rrc+dacl", "audio-rrc+mixup", "none"])
 def test_baselines_work_at_the_channel_stage(aug: str, tiny: dict, tmp_path: Path) -> None:
-    cfg = make_config("audio", "byol", aug, "quick", 0, True, **{**tiny, "eval": {**tiny["eval"], "protocols": ("knn",)}})
+    cfg = make_config(
+        "audio", "byol", aug, "quick", 0, True, **{**tiny, "eval": {**tiny["eval"], "protocols": ("knn",)}}
+    )
     rows = run(cfg, Workspace(tmp_path), progress=False)
     assert set(rows["dataset"]) == set(TASKS)
 
@@ -214,7 +259,9 @@ def test_the_linear_probe_gets_the_early_stopping_settings(tiny: dict, monkeypat
     seen = []
     real = protocol.linear_probe
     monkeypatch.setattr(protocol, "linear_probe", lambda *a, **kw: seen.append(kw) or real(*a, **kw))
-    cfg = make_config("audio", "byol", "none", "quick", 0, False, **{**tiny, "eval": {**tiny["eval"], "protocols": ("linear",)}})
+    cfg = make_config(
+        "audio", "byol", "none", "quick", 0, False, **{**tiny, "eval": {**tiny["eval"], "protocols": ("linear",)}}
+    )
     encoder, dim = Audio().backbone(cfg.preset)
     protocol.evaluate_encoder(encoder, dim, Audio(), cfg.preset, 0, torch.device("cpu"))
     assert len(seen) == len(TASKS) and all(kw["val_fraction"] == 0.1 and kw["patience"] == 3 for kw in seen)
@@ -222,5 +269,10 @@ def test_the_linear_probe_gets_the_early_stopping_settings(tiny: dict, monkeypat
 
 @needs_corpora
 def test_show_writes_a_png(tiny_data: dict, tmp_path: Path) -> None:
-    out = Audio().show(QUICK.with_overrides(data=tiny_data), ["audio-rrc", "audio-rrc+rq(bins=5)", "audio-rrc+byola-mixup"], 4, tmp_path / "audio.png")
+    out = Audio().show(
+        QUICK.with_overrides(data=tiny_data),
+        ["audio-rrc", "audio-rrc+rq(bins=5)", "audio-rrc+byola-mixup"],
+        4,
+        tmp_path / "audio.png",
+    )
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -73,7 +73,11 @@ def test_scratch_run_evaluates_the_whole_backbone(tmp_path) -> None:
 @pytest.mark.parametrize("aug", ["rq", "emix"])
 def test_quick_preset_natural_images(tmp_path, aug: str) -> None:
     extra = {"backbone.freeze_embedding": False} if aug == "emix" else {}
-    rows = run(make_config("dabs", "infonce", aug, **{"data.domain": "natural_images", **extra}), Workspace(tmp_path), progress=False)
+    rows = run(
+        make_config("dabs", "infonce", aug, **{"data.domain": "natural_images", **extra}),
+        Workspace(tmp_path),
+        progress=False,
+    )
     linear = rows[(rows["protocol"] == "linear") & (rows["dataset"] == "fashion_mnist")]
     assert float(linear["value"].iloc[0]) > 30.0
 
@@ -87,7 +91,8 @@ def test_other_augmentations_act_on_the_embeddings(tmp_path, aug: str) -> None:
 
 
 def test_paper_preset_is_the_papers_recipe_and_encoder() -> None:
-    """Paper Section 5.4 / DABS: Transformer 256 x 12 layers, 8 heads, MLP 512, dropout 0.1, CLS token; AdamW 1e-4, wd 1e-4."""
+    """Paper Section 5.4 / DABS: Transformer 256 x 12 layers, 8 heads, MLP 512, dropout 0.1, CLS token;
+    AdamW 1e-4, wd 1e-4."""
     cfg = make_config("dabs", "infonce", "rq", preset="paper", **{"data.domain": "sensors"})
     p = cfg.preset
     assert (p.optimizer, p.lr, p.weight_decay, p.batch_size) == ("adamw", 1e-4, 1e-4, 64)

@@ -12,7 +12,16 @@ from rqbench.registry import UnknownNameError
 
 
 def test_registry_names_the_paper_domains() -> None:
-    for name in ("natural_images", "text", "speech", "sensors", "medical", "captioned_images", "cifar10", "wikitext103"):
+    for name in (
+        "natural_images",
+        "text",
+        "speech",
+        "sensors",
+        "medical",
+        "captioned_images",
+        "cifar10",
+        "wikitext103",
+    ):
         assert name in DOMAINS and PAPER_DOMAIN[name]
     assert PAPER_DOMAIN["medical"] == "Chest x-rays"
 

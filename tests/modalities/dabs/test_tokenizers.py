@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from modalities.dabs.tokenizers import ConcatEmbedding, PatchEmbedding, SegmentEmbedding, TokenEmbedding, patchify, segments
+from modalities.dabs.tokenizers import (
+    ConcatEmbedding,
+    PatchEmbedding,
+    SegmentEmbedding,
+    TokenEmbedding,
+    patchify,
+    segments,
+)
 from modalities.dabs.transformer import TokenTransformer
 
 

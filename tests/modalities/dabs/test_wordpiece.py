@@ -6,7 +6,11 @@ import pytest
 
 from modalities.dabs.wordpiece import SPECIAL_TOKENS, EmptyTextError, encode_texts, train_wordpiece
 
-TEXTS = ["the quick brown fox jumps over the lazy dog", "a lazy afternoon with the brown dog", "foxes and dogs are animals"] * 5
+TEXTS = [
+    "the quick brown fox jumps over the lazy dog",
+    "a lazy afternoon with the brown dog",
+    "foxes and dogs are animals",
+] * 5
 
 
 def test_canonical_ids_and_cached(tmp_path) -> None:

@@ -29,10 +29,17 @@ from modalities.images.data import (
 from modalities.images.sources import FASHION_MNIST_DIR, ImageFolderError, read_idx
 from rqbench.registry import UnknownNameError
 
-FASHION_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+FASHION_FILES = (
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
 needs_fashion = pytest.mark.skipif(
     not all((FASHION_MNIST_DIR / f).is_file() for f in FASHION_FILES),
-    reason=f"Fashion-MNIST files absent from {FASHION_MNIST_DIR}: install Debian dataset-fashion-mnist (./setup.sh does)",
+    reason=(
+        f"Fashion-MNIST files absent from {FASHION_MNIST_DIR}: install Debian dataset-fashion-mnist (./setup.sh does)"
+    ),
 )
 
 
@@ -49,7 +56,10 @@ def entries(cache: Path) -> list[str]:
 @pytest.fixture(scope="module")
 def fashion(tmp_path_factory: pytest.TempPathFactory) -> tuple[ImageSplits, Path]:
     if not all((FASHION_MNIST_DIR / f).is_file() for f in FASHION_FILES):
-        pytest.skip(f"Fashion-MNIST files absent from {FASHION_MNIST_DIR}: install Debian dataset-fashion-mnist (./setup.sh does)")
+        pytest.skip(
+            f"Fashion-MNIST files absent from {FASHION_MNIST_DIR}: "
+            "install Debian dataset-fashion-mnist (./setup.sh does)"
+        )
     cache = tmp_path_factory.mktemp("cache")
     return load_images("fashion-mnist", cache_dir=cache), cache
 
@@ -79,7 +89,10 @@ def test_fashion_mnist_first_image_checksum(fashion):
     image, labels = dataset_arrays(splits.train, [0])
     assert labels.tolist() == [9]
     assert int(image.astype(np.int64).sum()) == 76247
-    assert hashlib.sha256(image.tobytes()).hexdigest() == "5bd44e331a6d6998daf675700cd0c13dcd7af8ab954b7585124124da61459e7b"
+    assert (
+        hashlib.sha256(image.tobytes()).hexdigest()
+        == "5bd44e331a6d6998daf675700cd0c13dcd7af8ab954b7585124124da61459e7b"
+    )
 
 
 @needs_fashion
@@ -152,7 +165,13 @@ def test_missing_fashion_mnist_names_the_install_command(tmp_path):
 
 def test_read_idx_checks_the_header(tmp_path):
     good = tmp_path / "good-idx3"
-    good.write_bytes(bytes([0, 0, 8, 3]) + (2).to_bytes(4, "big") + (2).to_bytes(4, "big") + (3).to_bytes(4, "big") + bytes(range(12)))
+    good.write_bytes(
+        bytes([0, 0, 8, 3])
+        + (2).to_bytes(4, "big")
+        + (2).to_bytes(4, "big")
+        + (3).to_bytes(4, "big")
+        + bytes(range(12))
+    )
     assert read_idx(good).tolist() == [[[0, 1, 2], [3, 4, 5]], [[6, 7, 8], [9, 10, 11]]]
     bad = tmp_path / "bad"
     bad.write_bytes(b"\x00\x00\x0d\x01" + (3).to_bytes(4, "big") + bytes(3))
@@ -213,7 +232,9 @@ def write_image(path: Path, array: np.ndarray) -> None:
     Image.fromarray(array).save(path)
 
 
-def make_folder(root: Path, classes=("cat", "dog", "emu"), per_class: int = 5, side: int = 8, seed: int = 0) -> dict[Path, np.ndarray]:
+def make_folder(
+    root: Path, classes=("cat", "dog", "emu"), per_class: int = 5, side: int = 8, seed: int = 0
+) -> dict[Path, np.ndarray]:
     rng = np.random.default_rng(seed)
     made = {}
     for name in classes:
@@ -248,7 +269,9 @@ def test_folder_with_train_and_test_subfolders_and_grey_images(tmp_path):
     for split, count in (("train", 3), ("test", 2)):
         for name in ("a", "b"):
             for i in range(count):
-                write_image(tmp_path / "d" / split / name / f"{i}.png", rng.integers(0, 256, size=(6, 6), dtype=np.uint8))
+                write_image(
+                    tmp_path / "d" / split / name / f"{i}.png", rng.integers(0, 256, size=(6, 6), dtype=np.uint8)
+                )
     splits = load_images("folder", root=tmp_path / "d", cache_dir=tmp_path / "cache")
     assert (len(splits.train), len(splits.test), splits.channels, splits.size) == (6, 4, 1, 6)
     assert dataset_arrays(splits.test)[1].tolist() == [0, 0, 1, 1]
@@ -305,7 +328,10 @@ def hub_offline(monkeypatch):
     monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
 
 
-@pytest.mark.parametrize(("source", "hub"), [("cifar10", "uoft-cs/cifar10"), ("cifar100", "uoft-cs/cifar100"), ("imagenet-1k", "ILSVRC/imagenet-1k")])
+@pytest.mark.parametrize(
+    ("source", "hub"),
+    [("cifar10", "uoft-cs/cifar10"), ("cifar100", "uoft-cs/cifar100"), ("imagenet-1k", "ILSVRC/imagenet-1k")],
+)
 def test_hub_sources_offline_say_what_they_need(hub_offline, tmp_path, source, hub):
     with pytest.raises(DataUnavailableError) as info:
         load_images(source, cache_dir=tmp_path)
@@ -415,7 +441,9 @@ def test_a_failed_cache_write_leaves_nothing(tmp_path, monkeypatch):
 def test_hub_conversion_on_a_local_stand_in(tmp_path, monkeypatch):
     """The hub loaders' real conversion (PIL column -> uint8 CHW at ``size``), fed a tiny local set."""
     rng = np.random.default_rng(0)
-    features = datasets.Features({"img": datasets.Image(), "label": datasets.ClassLabel(names=["plane", "car", "bird"])})
+    features = datasets.Features(
+        {"img": datasets.Image(), "label": datasets.ClassLabel(names=["plane", "car", "bird"])}
+    )
     calls = []
 
     def fake_hub(name, split, revision=None, cache_dir=None):

@@ -9,17 +9,25 @@ from typer.testing import CliRunner
 
 from modalities.images import Images
 from modalities.images.data import DataUnavailableError, load_images
-from rqbench.augment import build_pipeline
 from rqbench.cli import app
 from rqbench.modality import MODALITIES
 from rqbench.runner import Workspace, make_config, run
 from rqbench.train import pretrain
 
-FMNIST = pytest.mark.skipif(not __import__("pathlib").Path("/usr/share/datasets/fashion-mnist").exists(), reason="needs Debian dataset-fashion-mnist (./setup.sh installs it)")
+FMNIST = pytest.mark.skipif(
+    not __import__("pathlib").Path("/usr/share/datasets/fashion-mnist").exists(),
+    reason="needs Debian dataset-fashion-mnist (./setup.sh installs it)",
+)
 TINY = {
     "epochs": 1,
     "batch_size": 64,
-    "data": {"source": "fashion-mnist", "pretrain_samples": 256, "eval_train_samples": 500, "eval_test_samples": 200, "size": 28},
+    "data": {
+        "source": "fashion-mnist",
+        "pretrain_samples": 256,
+        "eval_train_samples": 500,
+        "eval_test_samples": 200,
+        "size": 28,
+    },
     "eval": {"linear_epochs": 20, "knn_k": 20},
 }
 
@@ -37,7 +45,9 @@ def test_quick_preset_data_and_backbone() -> None:
     x, _ = pre[0]
     assert x.shape == (1, 28, 28) and x.dtype == torch.float32 and 0 <= float(x.min()) and float(x.max()) <= 1
     (task,) = modality.tasks(preset)
-    assert task.name == "fashion-mnist" and task.num_classes == 10 and len(task.test) == preset.data["eval_test_samples"]
+    assert (
+        task.name == "fashion-mnist" and task.num_classes == 10 and len(task.test) == preset.data["eval_test_samples"]
+    )
     net, dim = modality.backbone(preset)
     assert net(torch.rand(4, 1, 28, 28)).shape == (4, dim)
     # the backbone standardizes its input with the training images' statistics
@@ -72,7 +82,8 @@ def test_paper_preset_runs_its_first_steps_on_a_fake_stand_in(tmp_path) -> None:
     right-shaped dataset and a batch that fits this CPU: two real optimizer steps."""
     cfg = make_config(
         "images", "moco", "rrc+rq(bins=8)", "paper", 0, True,
-        batch_size=4, data={"source": "fake", "size": 224, "channels": 3, "num_classes": 1000, "train_size": 16, "test_size": 8},
+        batch_size=4,
+        data={"source": "fake", "size": 224, "channels": 3, "num_classes": 1000, "train_size": 16, "test_size": 8},
     )  # fmt: skip
     assert cfg.preset.optimizer == "lars" and cfg.preset.backbone["name"] == "resnet50"
     result = pretrain(cfg, Images(), tmp_path, progress=False, max_steps=2)
@@ -84,7 +95,9 @@ def test_paper_preset_runs_its_first_steps_on_a_fake_stand_in(tmp_path) -> None:
 @FMNIST
 def test_show_writes_a_picture(tmp_path) -> None:
     out = tmp_path / "views.png"
-    result = CliRunner().invoke(app, ["show", "images", "--aug", "rq(bins=2)", "--aug", "cj(p=1.0)", "--n", "4", "--out", str(out)])
+    result = CliRunner().invoke(
+        app, ["show", "images", "--aug", "rq(bins=2)", "--aug", "cj(p=1.0)", "--n", "4", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     bad = CliRunner().invoke(app, ["show", "images", "--aug", "rqq", "--out", str(out)])

@@ -147,7 +147,9 @@ def test_full_scale_crop_is_identity_and_flip_mirrors() -> None:
     x = images(5, 3, 28)
     assert torch.allclose(V.RandomResizedCrop(scale_min=1.0, flip=0.0)(x), x)
     assert torch.allclose(V.RandomResizedCrop(scale_min=1.0, flip=1.0)(x), x.flip(-1))
-    flipped = per_sample_equal(V.RandomResizedCrop(scale_min=1.0, flip=0.5, generator=gen(0))(images(64, 1)), images(64, 1).flip(-1))
+    flipped = per_sample_equal(
+        V.RandomResizedCrop(scale_min=1.0, flip=0.5, generator=gen(0))(images(64, 1)), images(64, 1).flip(-1)
+    )
     assert 10 < int(flipped.sum()) < 54
 
 
@@ -168,7 +170,9 @@ def test_color_jitter_on_gray_uses_brightness_and_contrast_only() -> None:
     gray = images(8, 1)
     assert torch.equal(V.ColorJitter(p=1.0, brightness=0, contrast=0, saturation=0.9, hue=0.5)(gray), gray)
     rgb = images(8, 3)
-    assert not torch.equal(V.ColorJitter(p=1.0, brightness=0, contrast=0, saturation=0, hue=0.5, generator=gen())(rgb), rgb)
+    assert not torch.equal(
+        V.ColorJitter(p=1.0, brightness=0, contrast=0, saturation=0, hue=0.5, generator=gen())(rgb), rgb
+    )
 
 
 def test_color_jitter_brightness_known_answer() -> None:

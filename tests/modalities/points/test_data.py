@@ -9,7 +9,14 @@ import pytest
 from modalities.points.clouds import CloudWarning, check_cloud, farthest_point_segments, normalize_unit_sphere, resample
 from modalities.points.furniture import DataUnavailableError, load_furniture, parse_properties, read_catalogs
 from modalities.points.meshes import MeshLoadError, load_mesh, load_zipped_mesh
-from modalities.points.procedural import CATEGORIES, CATEGORY_PARTS, PART_NAMES, PARTS_OF, load_procedural_parts, make_shape
+from modalities.points.procedural import (
+    CATEGORIES,
+    CATEGORY_PARTS,
+    PART_NAMES,
+    PARTS_OF,
+    load_procedural_parts,
+    make_shape,
+)
 
 HAVE_FURNITURE = Path("/usr/share/sweethome3d/furniture").is_dir()
 

@@ -18,10 +18,23 @@ TINY = dict(
     batch_size=8,
     checkpoint_every=2,
     backbone={"name": "octree-unet", "depth": 4, "channels": (8, 16), "point_dim": 8},
-    data={"source": "furniture", "points": 128, "source_options": {"limit": 40, "min_count": 2}, "pretrain_samples": 16,
-          "tasks": ("furniture", "procedural_parts"), "parts_per_category": (2, 1)},
-    eval={"protocols": ("linear", "finetune", "linear_seg", "finetune_seg"), "label_fractions": (0.5, 1.0), "seg_label_fractions": (1.0,),
-          "linear_epochs": 5, "finetune_epochs": 1, "seg_linear_epochs": 2, "batch_size": 8},
+    data={
+        "source": "furniture",
+        "points": 128,
+        "source_options": {"limit": 40, "min_count": 2},
+        "pretrain_samples": 16,
+        "tasks": ("furniture", "procedural_parts"),
+        "parts_per_category": (2, 1),
+    },
+    eval={
+        "protocols": ("linear", "finetune", "linear_seg", "finetune_seg"),
+        "label_fractions": (0.5, 1.0),
+        "seg_label_fractions": (1.0,),
+        "linear_epochs": 5,
+        "finetune_epochs": 1,
+        "seg_linear_epochs": 2,
+        "batch_size": 8,
+    },
 )
 
 
@@ -34,7 +47,12 @@ def test_tiny_midnet_rq_run(cache_env: str, tmp_path: Path) -> None:
     rows = run(cfg, Workspace(tmp_path), progress=False)
     got = {(r.dataset, r.protocol, r.label_fraction, r.metric) for r in rows.itertuples()}
     assert ("furniture", "linear", 0.5, "top1") in got and ("furniture", "finetune", 1.0, "top1") in got
-    assert ("procedural_parts", "linear_seg", 1.0, "c_miou") in got and ("procedural_parts", "finetune_seg", 1.0, "i_miou") in got
+    assert ("procedural_parts", "linear_seg", 1.0, "c_miou") in got and (
+        "procedural_parts",
+        "finetune_seg",
+        1.0,
+        "i_miou",
+    ) in got
     assert rows["value"].between(0, 100).all()
     state = torch.load(tmp_path / "runs" / cfg.key / "checkpoint.pt", weights_only=False)
     assert state["method"]["shape_bank"].shape[0] == 16  # the banks are checkpointed

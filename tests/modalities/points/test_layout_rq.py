@@ -19,7 +19,9 @@ def test_default_layout_unchanged() -> None:
 
 def test_rq_only_touches_xyz() -> None:
     x = torch.rand(3, 200, 7)
-    pipeline = build_pipeline("rq(bins=30)", layout=LAYOUT, modality="points", generator=torch.Generator().manual_seed(0))
+    pipeline = build_pipeline(
+        "rq(bins=30)", layout=LAYOUT, modality="points", generator=torch.Generator().manual_seed(0)
+    )
     y = pipeline(x)
     assert torch.equal(y[..., 3:], x[..., 3:])
     assert not torch.equal(y[..., :3], x[..., :3])

@@ -6,7 +6,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from modalities.points.mid_loss import momentum_rows, point_instance_loss, segment_means, shape_instance_loss, shape_logits
+from modalities.points.mid_loss import (
+    momentum_rows,
+    point_instance_loss,
+    segment_means,
+    shape_instance_loss,
+    shape_logits,
+)
 
 
 def test_shape_loss_known_answer() -> None:
@@ -16,7 +22,9 @@ def test_shape_loss_known_answer() -> None:
     assert torch.allclose(shape_logits(f, bank, 0.1), torch.tensor([[6.0, 8.0]]))
     expected = -math.log(math.exp(6) / (math.exp(6) + math.exp(8)))
     assert shape_instance_loss(f, bank, torch.tensor([0]), 0.1).item() == pytest.approx(expected, rel=1e-6)
-    assert shape_instance_loss(f, bank, torch.tensor([1]), 0.1).item() == pytest.approx(math.log(1 + math.exp(-2)), rel=1e-6)
+    assert shape_instance_loss(f, bank, torch.tensor([1]), 0.1).item() == pytest.approx(
+        math.log(1 + math.exp(-2)), rel=1e-6
+    )
 
 
 def test_point_loss_known_answer() -> None:

@@ -7,8 +7,8 @@ import torch.nn.functional as F
 from modalities.points.backbone import OctreeUNet
 from modalities.points.midnet import MIDNet
 from rqbench.augment.base import MixInfo
-from rqbench.methods import METHODS
 from rqbench.augment.views import Views
+from rqbench.methods import METHODS
 
 
 def clouds(b: int = 4, n: int = 64, seed: int = 0) -> torch.Tensor:
@@ -48,7 +48,7 @@ def test_forward_updates_only_batch_rows_by_momentum() -> None:
     before_shape, before_point = m.shape_bank.clone(), m.point_bank.clone()
     m.eval()  # BatchNorm in eval: the features below are the ones the update used
     with torch.no_grad():
-        shape, points = m.backbone.features(x)
+        shape, _points = m.backbone.features(x)
     loss = m(Views.of(x, x, indices=idx))
     loss.backward()
     expected = F.normalize(0.5 * F.normalize(shape, dim=1) + 0.5 * before_shape[idx], dim=1)
