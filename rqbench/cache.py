@@ -13,9 +13,15 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
+from rqbench.errors import InputError
+
 CACHE_FORMAT = 1
 """Layout version of every cache entry; part of each entry's name, so a new layout never reads an old one."""
 META = "meta.json"
+
+
+class EmptySplitError(ValueError, InputError):
+    """Data preparation that produced an empty split (never cached)."""
 
 
 def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
@@ -95,6 +101,12 @@ def write_entry(
     appears whole, with its ``meta.json``. A folder at ``path`` without one is debris of a crash
     and is removed; a whole entry that another process finished first is kept.
     """
+    empty = [name for name, data in splits.items() if len(data) == 0]
+    if empty:  # failed data preparation is never cached: a retry builds again
+        raise EmptySplitError(
+            f"preparing {path.name} gave an empty {' and '.join(empty)} split; nothing was cached. "
+            "Check the data source (e.g. an image folder needs several images per class)"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists() and not (path / META).is_file():
         shutil.rmtree(path)

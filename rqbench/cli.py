@@ -407,6 +407,7 @@ def bench_command(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from rqbench.distributed import init_distributed, launched_world_size
+    from rqbench.runlock import RunLockedError
     from rqbench.runner import Workspace, make_config, parse_shard, run, shard
     from rqbench.tables import TABLES, runs_for
 
@@ -438,7 +439,10 @@ def bench_command(
     with _reported(), bar:
         task = bar.add_task(f"{table} runs", total=len(todo))
         for cfg in todo:
-            run(cfg, workspace, env, progress=progress)
+            try:
+                run(cfg, workspace, env, progress=progress)
+            except RunLockedError as exc:  # another bench works on it: it is done once, there
+                console.print(f"skipped: {escape(str(exc))}")
             bar.advance(task)
     if env.is_main:
         with _reported(ValueError, KeyError):

@@ -136,6 +136,15 @@ def gather_objects(env: DistEnv, obj: Any) -> list[Any]:
     return out
 
 
+def broadcast_object(env: DistEnv, obj: Any) -> Any:
+    """Rank 0's ``obj`` on every rank (``obj`` itself alone)."""
+    if not env.distributed:
+        return obj
+    box = [obj]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
 def wrap_ddp(module: nn.Module, env: DistEnv) -> nn.Module:
     """``module`` under ``DistributedDataParallel`` when several processes train, else itself."""
     if not env.distributed:
@@ -149,6 +158,7 @@ __all__ = [
     "DeviceError",
     "DistEnv",
     "barrier",
+    "broadcast_object",
     "check_device",
     "gather_keys",
     "gather_objects",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import fcntl
+import hashlib
 import io
 import math
 from collections.abc import Iterable, Iterator, Mapping
@@ -56,6 +57,17 @@ CELL_COLUMNS: tuple[str, ...] = (
 """The columns a table needs to place a measurement in a cell (a subset of :data:`COLUMNS`)."""
 LEGACY_COLUMNS: tuple[str, ...] = COLUMNS[:-1]
 """The header before ``env`` was recorded: such rows read with ``env`` empty (unrecorded)."""
+CHECK = "check"
+FILE_COLUMNS: tuple[str, ...] = (*COLUMNS, CHECK)
+"""The file's columns: every row ends with a check of its other fields, so a row cut anywhere
+(a crash or a full disk mid-write, a careless edit) is an error naming its line, never a shorter value."""
+
+
+def row_check(fields: list[str]) -> str:
+    """8 hex digits of the sha256 of a row's fields as written (joined with the unit separator)."""
+    return hashlib.sha256("\x1f".join(fields).encode()).hexdigest()[:8]
+
+
 NUMERIC = {"epochs": int, "seed": int, "label_fraction": float, "value": float, "wall_time_s": float}
 
 
@@ -88,14 +100,21 @@ class ResultsStore:
         if not self.path.exists():
             return []
         text = self.path.read_text()
+        if text and not text.endswith("\n"):
+            last = text.count("\n") + 1
+            raise ResultsCorruptError(
+                f"{self.path}:{last}: the last row is cut (no line end): the file was torn while being written; "
+                f"delete that line and run `rqbench bench` again to redo its run"
+            )
         reader = csv.reader(io.StringIO(text))
         header = next(reader, None)
         if header is None:
             return []
         legacy = tuple(header) == LEGACY_COLUMNS
-        if tuple(header) != COLUMNS and not legacy:
+        checked = tuple(header) == FILE_COLUMNS
+        if tuple(header) not in (COLUMNS, LEGACY_COLUMNS, FILE_COLUMNS):
             raise ResultsCorruptError(
-                f"{self.path}:1: header {header} differs from the expected columns {list(COLUMNS)}"
+                f"{self.path}:1: header {header} differs from the expected columns {list(FILE_COLUMNS)}"
             )
         rows = []
         for fields in reader:
@@ -106,6 +125,13 @@ class ResultsStore:
                 raise ResultsCorruptError(
                     f"{self.path}:{line}: expected {len(header)} fields, found {len(fields)}: {fields}"
                 )
+            if checked:
+                *fields, check = fields
+                if row_check(fields) != check:
+                    raise ResultsCorruptError(
+                        f"{self.path}:{line}: the row's check fails (a cut or edited row): {fields}; "
+                        "delete the line and run `rqbench bench` again to redo its run"
+                    )
             row: dict[str, Any] = dict(zip(COLUMNS, [*fields, ""] if legacy else fields))
             for name, kind in NUMERIC.items():
                 try:
@@ -135,9 +161,10 @@ class ResultsStore:
             kept = [r for r in self._read_rows() if r["run_key"] not in keys]
             buffer = io.StringIO()
             writer = csv.writer(buffer, lineterminator="\n")
-            writer.writerow(COLUMNS)
+            writer.writerow(FILE_COLUMNS)
             for row in kept + new:
-                writer.writerow([row[c] for c in COLUMNS])
+                fields = [str(row[c]) for c in COLUMNS]
+                writer.writerow([*fields, row_check(fields)])
             write_atomic(self.path, buffer.getvalue())
 
     def rows_for(self, run_key: str) -> pd.DataFrame:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -19,7 +20,7 @@ from rqbench.augment.registry import AUGMENTATIONS
 from rqbench.augment.spec import DEFAULT_STAGE_ORDER, applied_order, parse_spec
 from rqbench.code_identity import code_identity
 from rqbench.config import RunConfig
-from rqbench.distributed import DistEnv, barrier
+from rqbench.distributed import DistEnv, barrier, broadcast_object
 from rqbench.errors import InputError
 from rqbench.evaluate.protocol import evaluate_encoder
 from rqbench.export import load_encoder_weights, metadata_path, read_metadata
@@ -28,6 +29,7 @@ from rqbench.loggers import Loggers, check_loggers
 from rqbench.modality import MODALITIES, Modality
 from rqbench.provenance import environment_id, git_commit, hardware, versions
 from rqbench.results import ResultsStore
+from rqbench.runlock import RunLock, RunLockedError, remove_stale_temporaries
 from rqbench.train.loop import CHECKPOINT, METRICS, build_method, pretrain
 from rqbench.train.seed import seed_everything
 
@@ -53,8 +55,10 @@ class Workspace:
         return ResultsStore(self.root / "results.csv")
 
     def is_done(self, cfg: RunConfig) -> bool:
-        """Whether ``cfg`` finished (its rows are in the store)."""
-        return (self.run_dir(cfg) / DONE).exists()
+        """Whether ``cfg`` finished: ``done.json`` in its directory and its rows in the store. A run whose
+        rows were lost (a deleted ``results.csv``) is not finished: running it again re-evaluates its
+        kept checkpoint, or pretrains again when there is none."""
+        return (self.run_dir(cfg) / DONE).exists() and not self.store.rows_for(cfg.key).empty
 
     def stage_init(self, cfg: RunConfig, path: Path) -> None:
         """Keep the exported backbone ``cfg`` starts from (``--init-from``) in its run directory."""
@@ -184,19 +188,61 @@ def run(
             f"the run's config is for {cfg.world_size} process(es) but {env.world_size} are running; "
             f"make the config with world_size={env.world_size}"
         )
-    if force and env.is_main:
-        workspace.forget(cfg)
-    barrier(env)
-    if workspace.is_done(cfg):
+    if workspace.is_done(cfg) and not force:
         return workspace.store.rows_for(cfg.key)
     run_dir = workspace.run_dir(cfg)
-    source = workspace.finished_pretraining(cfg) if cfg.pretrain and not force else None
-    if evaluate_only and cfg.pretrain and source is None:
+    if evaluate_only and cfg.pretrain and workspace.finished_pretraining(cfg) is None:
         raise NoPretrainingError(
             f"no finished pretraining with key {cfg.pretrain_key} (and its checkpoint.pt) "
             f"under {workspace.root / 'runs'}; "
             "run `rqbench run` with these settings first"
         )
+    with _held(run_dir, env):  # one process works in a run at a time (another skips it)
+        if force and env.is_main:
+            workspace.forget(cfg)
+        barrier(env)
+        if workspace.is_done(cfg):  # finished by another process while this one waited for the lock
+            return workspace.store.rows_for(cfg.key)
+        return _start(cfg, workspace, env, run_dir, force, evaluate_only, resume, progress, loggers, log_every)
+
+
+@contextlib.contextmanager
+def _held(run_dir: Path, env: DistEnv) -> Iterator[None]:
+    """Hold ``run_dir``'s lock (rank 0 takes it for every process) and clear the temporaries a killed
+    write left; :class:`~rqbench.runlock.RunLockedError` when another live process holds it."""
+    lock = RunLock(run_dir) if env.is_main else None
+    error = ""
+    if lock is not None:
+        try:
+            lock.acquire()
+            remove_stale_temporaries(run_dir)
+            remove_stale_temporaries(run_dir.parent.parent)  # results.csv's directory
+        except RunLockedError as exc:
+            error = str(exc)
+    error = broadcast_object(env, error)
+    if error:
+        raise RunLockedError(error)
+    try:
+        yield
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _start(
+    cfg: RunConfig,
+    workspace: Workspace,
+    env: DistEnv,
+    run_dir: Path,
+    force: bool,
+    evaluate_only: bool,
+    resume: bool,
+    progress: bool,
+    loggers: Sequence[str],
+    log_every: float,
+) -> pd.DataFrame:
+    """Run ``cfg`` in ``run_dir`` (its lock held): evaluate a finished pretraining or pretrain, then evaluate."""
+    source = workspace.finished_pretraining(cfg) if cfg.pretrain and not force else None
     if env.is_main:
         write_atomic(run_dir / "config.json", json.dumps(cfg.to_dict(), indent=2, sort_keys=True))
         (run_dir / FAILED).unlink(missing_ok=True)

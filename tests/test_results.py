@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rqbench.results import COLUMNS, LEGACY_COLUMNS, ResultsCorruptError, ResultsStore
+from rqbench.results import COLUMNS, FILE_COLUMNS, LEGACY_COLUMNS, ResultsCorruptError, ResultsStore
 
 
 def row(key: str = "k1", value: float = 50.0, **kw) -> dict:
@@ -38,10 +38,10 @@ def test_missing_column_is_refused(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("mutate", "match"),
     [
-        (lambda lines: [*lines[:2], "blobs,blobs,moco", *lines[2:]], r"results.csv:3: expected 17 fields, found 3"),
+        (lambda lines: [*lines[:2], "blobs,blobs,moco", *lines[2:]], r"results.csv:3: expected 18 fields, found 3"),
         (
             lambda lines: [lines[0], lines[1].replace(",50.0,", ",fifty,"), *lines[2:]],
-            r"results.csv:2: column 'value' is not a number",
+            r"results.csv:2: the row's check fails \(a cut or edited row\)",
         ),
         (lambda lines: ["a,b", *lines[1:]], r"results.csv:1: header"),
     ],
@@ -64,5 +64,27 @@ def test_rows_written_before_env_was_recorded_read_with_env_empty_and_are_kept(t
     df = store.load()
     assert list(df.columns) == list(COLUMNS) and df["env"].tolist() == [""] and df["value"].tolist() == [50.0]
     store.append([row("k1")])  # rewritten with the new header; the old row keeps an empty env
-    assert store.path.read_text().splitlines()[0] == ",".join(COLUMNS)
+    assert store.path.read_text().splitlines()[0] == ",".join(FILE_COLUMNS)
     assert store.load().set_index("run_key")["env"].to_dict() == {"k0": "", "k1": "0123abcd"}
+
+
+def test_a_file_cut_anywhere_in_its_last_row_is_an_error(tmp_path) -> None:
+    """Every cut point inside the last row of a 2-row file: never a shorter value, never a vanished row."""
+    store = ResultsStore(tmp_path / "results.csv")
+    store.append([row("k1"), row("k2", 70.0, env="e123456789a")])
+    whole = store.path.read_text()
+    start = whole.rindex("\n", 0, len(whole) - 1) + 1
+    for cut in range(start + 1, len(whole)):
+        store.path.write_text(whole[:cut])
+        with pytest.raises(ResultsCorruptError, match="results.csv:3"):
+            store.load()
+    store.path.write_text(whole)
+    assert len(store.load()) == 2
+
+
+def test_a_value_edited_by_hand_fails_its_check(tmp_path) -> None:
+    store = ResultsStore(tmp_path / "results.csv")
+    store.append([row("k1", 50.0)])
+    store.path.write_text(store.path.read_text().replace(",50.0,", ",51.0,"))
+    with pytest.raises(ResultsCorruptError, match="results.csv:2: the row's check fails"):
+        store.load()

@@ -118,7 +118,9 @@ def _parse_term(text: str, spec: str) -> AugTerm:
         call = ast.parse(f"_({args})", mode="eval").body
     except SyntaxError as exc:
         raise SpecError(f"cannot parse the arguments of {text!r} in spec {spec!r}: {exc.msg}") from None
-    assert isinstance(call, ast.Call)
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "_"):
+        # e.g. rq(bins=2)(p=1): a second argument list would silently replace the first
+        raise SpecError(f"term {text!r} in spec {spec!r}: one argument list per term, e.g. {name}(bins=8,p=0.5)")
     if call.args:
         raise SpecError(f"term {text!r}: arguments must be named, e.g. {name}(bins=8)")
     kwargs: dict[str, Any] = {}

@@ -19,7 +19,9 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
+from torch.utils.data import Dataset
 
+from rqbench.augment.spec import SpecError
 from rqbench.config import RunConfig
 from rqbench.distributed import DistEnv, global_mean, wrap_ddp
 from rqbench.evaluate.monitor import knn_monitor
@@ -28,13 +30,21 @@ from rqbench.methods import METHODS
 from rqbench.methods.base import Method
 from rqbench.modality import Modality
 from rqbench.schedules import warmup_cosine, warmup_step
-from rqbench.train.batches import batch_loader, global_batches, local_batch_size, local_shards, steps_per_epoch
+from rqbench.settings import SettingError
+from rqbench.train.batches import (
+    batch_loader,
+    global_batches,
+    local_batch_size,
+    local_shards,
+    stack_inputs,
+    steps_per_epoch,
+)
 from rqbench.train.checkpoint import load_checkpoint
 from rqbench.train.metrics_log import StepLog
 from rqbench.train.optim import build_optimizer
 from rqbench.train.precision import amp_context
 from rqbench.train.progress import TrainProgress
-from rqbench.train.seed import seed_everything
+from rqbench.train.seed import rng_state, seed_everything, set_rng_state
 from rqbench.train.state import TrainingState, restore_global_rng
 
 CHECKPOINT = "checkpoint.pt"
@@ -92,6 +102,24 @@ def build_state(cfg: RunConfig, modality: Modality, env: DistEnv, num_samples: i
     optimizer = build_optimizer(method, cfg.preset)
     _, scaler = amp_context(cfg.preset.amp, env.device)
     return TrainingState(method, optimizer, pipeline, scaler, generator)
+
+
+def probe_pipeline(cfg: RunConfig, modality: Modality, dataset: Dataset[Any], method: Method) -> None:
+    """Run the spec once on two real samples before any training, with every random source put back
+    afterwards: an argument the data cannot take (``rq(channel_dim=9)``) is one error now, not at step 1."""
+    saved = rng_state()
+    try:
+        batch = stack_inputs([dataset[i] for i in range(min(2, len(dataset)))])  # type: ignore[arg-type]
+        with torch.no_grad():
+            pipeline = modality.pipeline(cfg.aug, torch.Generator().manual_seed(0), order=cfg.order)
+            pipeline.views(batch, 1, embed=method.embed)
+    except (ValueError, TypeError, IndexError, RuntimeError) as exc:
+        message = " ".join(str(exc).split())[:200]
+        raise SpecError(
+            f"augmentation {cfg.aug!r} fails on the {cfg.modality} data: {type(exc).__name__}: {message}"
+        ) from None
+    finally:
+        set_rng_state(saved)
 
 
 def start_from_backbone(method: Method, path: Path, modality: str) -> None:
@@ -154,12 +182,15 @@ def pretrain(
     dataset = modality.pretrain_dataset(preset)
     num_samples = len(dataset)  # type: ignore[arg-type]
     if num_samples == 0:
-        raise ValueError(f"modality {cfg.modality!r}: the pretraining set is empty")
+        raise SettingError(
+            f"modality {cfg.modality!r}: the pretraining set is empty; check its data settings (preset.data)"
+        )
     per_epoch = steps_per_epoch(num_samples, preset.batch_size)
     total_steps = preset.epochs * per_epoch
     stop = total_steps if max_steps is None else min(total_steps, max_steps)
 
     state = build_state(cfg, modality, env, num_samples)
+    probe_pipeline(cfg, modality, dataset, state.method)
     autocast, _ = amp_context(preset.amp, env.device)
     saved = load_checkpoint(run_dir / CHECKPOINT, cfg.key, env.device) if resume else None
     start = state.restore(saved, env) if saved is not None else 0
