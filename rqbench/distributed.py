@@ -136,6 +136,15 @@ def gather_objects(env: DistEnv, obj: Any) -> list[Any]:
     return out
 
 
+def any_rank(flag: bool, env: DistEnv) -> bool:
+    """Whether ``flag`` holds on any process (a max all-reduce; ``flag`` itself alone)."""
+    if not env.distributed:
+        return flag
+    value = torch.tensor([float(flag)], device=env.device)
+    dist.all_reduce(value, op=dist.ReduceOp.MAX)
+    return bool(value.item())
+
+
 def broadcast_object(env: DistEnv, obj: Any) -> Any:
     """Rank 0's ``obj`` on every rank (``obj`` itself alone)."""
     if not env.distributed:
@@ -157,6 +166,7 @@ def wrap_ddp(module: nn.Module, env: DistEnv) -> nn.Module:
 __all__ = [
     "DeviceError",
     "DistEnv",
+    "any_rank",
     "barrier",
     "broadcast_object",
     "check_device",

@@ -108,6 +108,11 @@ class Preset:
         name: ``"quick"``, ``"paper"``, ...
         epochs: pretraining epochs.
         batch_size: global batch size (split evenly over processes).
+        steps: pretrain exactly this many optimizer steps (a step-based recipe such as DABS's 100,000)
+            instead of ``epochs * steps_per_epoch``; the learning-rate and momentum schedules then run
+            over ``steps``, the data order continues past the end of an epoch with the next epoch's
+            permutation, and ``epochs`` decides nothing about pretraining (warm-up and step milestones
+            stay in epochs of the data). ``None`` (default): ``epochs`` decides.
         optimizer: a name in :data:`rqbench.train.optim.OPTIMIZERS` (``sgd``, ``adamw``, ``lars``).
         lr: base learning rate; with ``lr_scaling`` the rate used is ``lr * batch_size / 256``.
         weight_decay, momentum: optimizer settings (momentum for SGD / LARS).
@@ -126,6 +131,7 @@ class Preset:
     name: str
     epochs: int
     batch_size: int
+    steps: int | None = None
     optimizer: str = "adamw"
     lr: float = 1e-3
     lr_scaling: bool = True
@@ -146,6 +152,7 @@ class Preset:
     def __post_init__(self) -> None:
         check_range(self.epochs >= 0, "epochs", self.epochs, ">= 0")
         check_range(self.batch_size >= 1, "batch_size", self.batch_size, ">= 1")
+        check_range(self.steps is None or self.steps >= 1, "steps", self.steps, ">= 1, or None (epochs decide)")
         check_range(self.schedule in SCHEDULES, "schedule", self.schedule, " or ".join(SCHEDULES))
         check_range(self.lr > 0, "lr", self.lr, "> 0")
         check_range(self.weight_decay >= 0, "weight_decay", self.weight_decay, ">= 0")
@@ -254,7 +261,8 @@ ADDED_LATER: dict[str, dict[str, Any]] = {
         "seg_label_fractions": None,
         "seg_linear_epochs": None,
         "monitor_every": None,
-    }
+    },
+    "": {"steps": None},
 }
 
 

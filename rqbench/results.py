@@ -1,4 +1,7 @@
-"""The results store: one CSV of measurement rows, appended atomically, read strictly.
+"""The results store: each run's rows in its own directory (``runs/<key>/rows.csv``, the source of
+truth, written atomically by the one process that holds the run), and ``results.csv``, an index of
+every run's rows that :func:`rebuild_index` recreates from the run directories (so run directories
+copied from several machines into one tree merge with no conflict). Files are read strictly.
 
 Every row records what produced it (config, seed, commit, hardware, package versions, wall time) so a table
 cell can be traced to the runs behind it. A corrupt file is an error naming the line:
@@ -158,16 +161,42 @@ class ResultsStore:
                 raise ValueError(f"result row lacks column(s) {', '.join(missing)}: {row}")
         keys = {r["run_key"] for r in new}
         with self._locked():
-            kept = [r for r in self._read_rows() if r["run_key"] not in keys]
-            buffer = io.StringIO()
-            writer = csv.writer(buffer, lineterminator="\n")
-            writer.writerow(FILE_COLUMNS)
-            for row in kept + new:
-                fields = [str(row[c]) for c in COLUMNS]
-                writer.writerow([*fields, row_check(fields)])
-            write_atomic(self.path, buffer.getvalue())
+            self.write([r for r in self._read_rows() if r["run_key"] not in keys] + new)
+
+    def write(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Replace the file with ``rows`` (checked format), atomically."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(FILE_COLUMNS)
+        for row in rows:
+            fields = [str(row[c]) for c in COLUMNS]
+            writer.writerow([*fields, row_check(fields)])
+        write_atomic(self.path, buffer.getvalue())
 
     def rows_for(self, run_key: str) -> pd.DataFrame:
         """The rows one run produced."""
         df = self.load()
         return df[df["run_key"] == run_key]
+
+
+RUN_ROWS = "rows.csv"
+"""A run's own rows, in its run directory."""
+
+
+def run_rows(run_dir: Path) -> ResultsStore:
+    """The store of one run's rows (``run_dir/rows.csv``)."""
+    return ResultsStore(Path(run_dir) / RUN_ROWS)
+
+
+def rebuild_index(root: Path) -> int:
+    """Rewrite ``root/results.csv`` from every ``root/runs/*/rows.csv`` (runs in key order); the row count.
+
+    A run directory without ``rows.csv`` (unfinished) contributes nothing; a corrupt one is an error
+    naming its file and line.
+    """
+    rows: list[dict[str, Any]] = []
+    runs = Path(root) / "runs"
+    for path in sorted(runs.glob(f"*/{RUN_ROWS}")) if runs.is_dir() else []:
+        rows += run_rows(path.parent)._read_rows()
+    ResultsStore(Path(root) / "results.csv").write(rows)
+    return len(rows)

@@ -28,7 +28,7 @@ from rqbench.io import write_atomic
 from rqbench.loggers import Loggers, check_loggers
 from rqbench.modality import MODALITIES, Modality
 from rqbench.provenance import environment_id, git_commit, hardware, versions
-from rqbench.results import ResultsStore
+from rqbench.results import RUN_ROWS, ResultsStore, run_rows
 from rqbench.runlock import RunLock, RunLockedError, remove_stale_temporaries
 from rqbench.train.loop import CHECKPOINT, METRICS, build_method, pretrain
 from rqbench.train.seed import seed_everything
@@ -55,10 +55,14 @@ class Workspace:
         return ResultsStore(self.root / "results.csv")
 
     def is_done(self, cfg: RunConfig) -> bool:
-        """Whether ``cfg`` finished: ``done.json`` in its directory and its rows in the store. A run whose
-        rows were lost (a deleted ``results.csv``) is not finished: running it again re-evaluates its
-        kept checkpoint, or pretrains again when there is none."""
-        return (self.run_dir(cfg) / DONE).exists() and not self.store.rows_for(cfg.key).empty
+        """Whether ``cfg`` finished: ``done.json`` and its rows (``rows.csv``) in its directory. A run whose
+        rows were lost is not finished: running it again re-evaluates its kept checkpoint, or pretrains
+        again when there is none."""
+        return (self.run_dir(cfg) / DONE).exists() and (self.run_dir(cfg) / RUN_ROWS).exists()
+
+    def rows(self, cfg: RunConfig) -> pd.DataFrame:
+        """The rows of a finished run (from its own ``rows.csv``)."""
+        return run_rows(self.run_dir(cfg)).load()
 
     def stage_init(self, cfg: RunConfig, path: Path) -> None:
         """Keep the exported backbone ``cfg`` starts from (``--init-from``) in its run directory."""
@@ -70,7 +74,7 @@ class Workspace:
     def forget(self, cfg: RunConfig) -> None:
         """Make a finished or partial run start over (``--force``): its checkpoint, log and markers go;
         its rows are replaced when it finishes again."""
-        for name in (DONE, FAILED, CHECKPOINT, METRICS):
+        for name in (DONE, FAILED, CHECKPOINT, METRICS, RUN_ROWS):
             (self.run_dir(cfg) / name).unlink(missing_ok=True)
 
     def finished_pretraining(self, cfg: RunConfig) -> Path | None:
@@ -189,7 +193,7 @@ def run(
             f"make the config with world_size={env.world_size}"
         )
     if workspace.is_done(cfg) and not force:
-        return workspace.store.rows_for(cfg.key)
+        return workspace.rows(cfg)
     run_dir = workspace.run_dir(cfg)
     if evaluate_only and cfg.pretrain and workspace.finished_pretraining(cfg) is None:
         raise NoPretrainingError(
@@ -202,7 +206,7 @@ def run(
             workspace.forget(cfg)
         barrier(env)
         if workspace.is_done(cfg):  # finished by another process while this one waited for the lock
-            return workspace.store.rows_for(cfg.key)
+            return workspace.rows(cfg)
         return _start(cfg, workspace, env, run_dir, force, evaluate_only, resume, progress, loggers, log_every)
 
 
@@ -314,7 +318,8 @@ def _run(
             "env": environment_id(),
         }
         full = [{**provenance, **r} for r in results]
-        workspace.store.append(full)
+        run_rows(run_dir).write(full)  # the run's own rows: the source of truth
+        workspace.store.append(full)  # and the index (rqbench results rebuild recreates it from the runs)
         done = {
             "rows": len(full),
             "wall_time_s": wall,

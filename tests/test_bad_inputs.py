@@ -227,7 +227,7 @@ def test_a_run_whose_rows_were_lost_is_not_finished(tmp_path: Path) -> None:
 
     cfg = make_config("blobs", "moco", "rq(bins=4)", epochs=1)
     run(cfg, Workspace(tmp_path), progress=False)
-    (tmp_path / "results.csv").unlink()  # done.json stays
+    (tmp_path / "runs" / cfg.key / "rows.csv").unlink()  # done.json stays
     assert not Workspace(tmp_path).is_done(cfg)
     rows = run(cfg, Workspace(tmp_path), progress=False)  # re-evaluates its checkpoint, no pretraining
     assert len(rows) == 3 and Workspace(tmp_path).is_done(cfg)

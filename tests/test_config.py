@@ -60,11 +60,38 @@ def test_fields_added_later_keep_old_keys_at_their_defaults() -> None:
 
     cfg = RunConfig("blobs", "moco", "rq", Blobs.presets["quick"], 0)
     legacy = cfg.to_dict()
-    for name in ("val_fraction", "patience", "seg_label_fractions", "seg_linear_epochs"):  # every field added later
-        del legacy["preset"]["eval"][name]
+    for name in ("val_fraction", "patience", "seg_label_fractions", "seg_linear_epochs", "monitor_every"):
+        del legacy["preset"]["eval"][name]  # every evaluation field added later
+    del legacy["preset"]["steps"]  # and every top-level one
     expected = hashlib.sha256(json.dumps(legacy, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
     assert cfg.key == expected
     changed = RunConfig(
         "blobs", "moco", "rq", Blobs.presets["quick"].with_overrides(eval={"val_fraction": 0.1, "patience": 5}), 0
     )
     assert changed.key != cfg.key
+    assert RunConfig("blobs", "moco", "rq", Blobs.presets["quick"].with_overrides(steps=5), 0).key != cfg.key
+
+
+def test_steps_is_validated_and_coerced() -> None:
+    preset = Blobs.presets["quick"]
+    assert preset.steps is None and preset.with_overrides(steps="7").steps == 7
+    assert Preset.from_dict({k: v for k, v in preset.to_dict().items() if k != "steps"}).steps is None
+    for bad in (0, -3):
+        with pytest.raises(ValueError, match="steps = .*: must be >= 1, or None"):
+            Preset("x", epochs=1, batch_size=1, steps=bad)
+
+
+def test_steps_set_the_length_and_the_schedule_total(tmp_path) -> None:
+    """With ``steps`` the loop runs exactly that many steps (past the end of an epoch: blobs has 8 per
+    epoch) whatever ``epochs`` says, and the learning-rate schedule ends at ``steps``."""
+    import json
+
+    from rqbench.train import pretrain
+    from rqbench.train.loop import METRICS, learning_rate
+
+    cfg = RunConfig("blobs", "moco", "rq", Blobs.presets["quick"].with_overrides(epochs=1, steps=11), 0)
+    result = pretrain(cfg, Blobs(), tmp_path, progress=False)
+    log = [json.loads(line) for line in (tmp_path / METRICS).read_text().splitlines()]
+    assert result.steps == 11 and [r["step"] for r in log] == list(range(11))
+    assert [r["epoch"] for r in log] == [0] * 8 + [1] * 3
+    assert [r["lr"] for r in log] == [learning_rate(cfg, s, 11, 8) for s in range(11)]

@@ -23,7 +23,7 @@ from torch.utils.data import Dataset
 
 from rqbench.augment.spec import SpecError
 from rqbench.config import RunConfig
-from rqbench.distributed import DistEnv, global_mean, wrap_ddp
+from rqbench.distributed import DistEnv, any_rank, global_mean, wrap_ddp
 from rqbench.evaluate.monitor import knn_monitor
 from rqbench.loggers import Loggers
 from rqbench.methods import METHODS
@@ -43,6 +43,7 @@ from rqbench.train.checkpoint import load_checkpoint
 from rqbench.train.metrics_log import StepLog
 from rqbench.train.optim import build_optimizer
 from rqbench.train.precision import amp_context
+from rqbench.train.preemption import Preempted, PreemptionWatch
 from rqbench.train.progress import TrainProgress
 from rqbench.train.seed import rng_state, seed_everything, set_rng_state
 from rqbench.train.state import TrainingState, restore_global_rng
@@ -186,7 +187,7 @@ def pretrain(
             f"modality {cfg.modality!r}: the pretraining set is empty; check its data settings (preset.data)"
         )
     per_epoch = steps_per_epoch(num_samples, preset.batch_size)
-    total_steps = preset.epochs * per_epoch
+    total_steps = preset.steps if preset.steps is not None else preset.epochs * per_epoch
     stop = total_steps if max_steps is None else min(total_steps, max_steps)
 
     state = build_state(cfg, modality, env, num_samples)
@@ -218,6 +219,7 @@ def pretrain(
         if env.is_main
         else contextlib.nullcontext() as log,
         bar,
+        PreemptionWatch() as watch,
     ):
         batches = iter(batch_loader(dataset, shards_of, preset.num_workers, env))  # draws the loader's seed
         if saved is not None:
@@ -243,6 +245,9 @@ def pretrain(
                         {"monitor/knn_top1": knn_monitor(state.method.encoder, modality, preset, env.device)}, step
                     )
             bar.advance(record)
+            if any_rank(watch.received is not None, env) and step + 1 < stop:
+                state.save(run_dir / CHECKPOINT, cfg, step + 1, env)
+                raise Preempted(step + 1, watch.received or "a signal on another rank")
             if preset.checkpoint_every and (step + 1) % preset.checkpoint_every == 0 and step + 1 < stop:
                 state.save(run_dir / CHECKPOINT, cfg, step + 1, env)
         if stop > start or saved is None:
