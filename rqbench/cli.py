@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import typer
 from rich.console import Console
@@ -16,11 +17,14 @@ from rich.table import Table
 
 from rqbench.config import RunConfig
 from rqbench.errors import InputError
+from rqbench.launch import LAUNCHERS, LaunchError, Resources
 from rqbench.loggers import check_loggers
 from rqbench.settings import SettingError
 
 if TYPE_CHECKING:
     from rqbench.augment.base import Augmentation
+    from rqbench.tables import RenderedTable
+    from rqbench.tables.matching import Matched
 
 app = typer.Typer(
     name="rqbench",
@@ -46,6 +50,19 @@ def _device_errors() -> Iterator[None]:
             "(--set batch_size=...), run on more GPUs (torchrun), or use --device cpu"
         )
         raise typer.Exit(2) from None
+
+
+@contextlib.contextmanager
+def _preemptible() -> Iterator[None]:
+    """A run stopped by SIGTERM / SIGUSR1 (checkpoint written): one line, requeue under Slurm, exit status 3."""
+    from rqbench.train.preemption import EXIT_PREEMPTED, Preempted, requeue_slurm_job
+
+    try:
+        yield
+    except Preempted as exc:
+        requeued = " (Slurm job requeued)" if requeue_slurm_job() else ""
+        console.print(f"preempted: {escape(str(exc))}{requeued}")
+        raise typer.Exit(EXIT_PREEMPTED) from None
 
 
 @contextlib.contextmanager
@@ -368,7 +385,7 @@ def _execute(
             f"[bold]{cfg.modality}[/bold] {cfg.method} aug={cfg.aug} preset={cfg.preset.name} seed={cfg.seed}: "
             f"{escape(status)}"
         )
-    with _reported(), _device_errors():  # bad data found while loading it: an unknown domain, a missing package, NaN
+    with _reported(), _device_errors(), _preemptible():  # bad data found while loading it, a GPU OOM, a signal
         rows = run(
             cfg,
             workspace,
@@ -402,11 +419,32 @@ def bench_command(
     shard_of: str = typer.Option(
         "0/1", "--shard", help="Run share i of n ('i/n'): n bench processes given 0/n..n-1/n split the table's runs."
     ),
+    launcher: str = typer.Option("inline", help="inline (this process), local (submitit, --jobs at once) or slurm."),
+    jobs: int = typer.Option(1, min=1, help="Jobs at once (local), or the job array's parallelism (slurm)."),
+    status: bool = typer.Option(
+        False, "--status", help="Show each run's state (pending/running/done/failed) and exit."
+    ),
+    resources_file: Path | None = typer.Option(None, "--resources", help="YAML file of job resources (see below)."),
+    partition: str | None = typer.Option(None, help="Slurm partition."),
+    account: str | None = typer.Option(None, help="Slurm account."),
+    constraint: str | None = typer.Option(None, help="Slurm node constraint."),
+    gpus_per_run: int | None = typer.Option(None, help="GPUs per run (torchrun starts one process each)."),
+    processes: int | None = typer.Option(None, help="Processes per run without GPUs (gloo)."),
+    nodes: int | None = typer.Option(None, help="Nodes per run."),
+    cpus: int | None = typer.Option(None, help="CPUs per job task."),
+    time_min: int | None = typer.Option(None, "--time", help="Time limit per job, minutes."),
+    mem_gb: int | None = typer.Option(None, "--mem", help="Memory per node, GB."),
+    sbatch: list[str] = typer.Option([], "--sbatch", help="Extra #SBATCH option as key=value (repeatable)."),
 ) -> None:
-    """Run every config a paper table needs that has not finished yet, then render the table."""
+    """Run every config a paper table needs that has not finished yet, then render the table.
+
+    With --launcher local or slurm each missing run is a job (submitit; a job array per table on
+    Slurm), with torchrun inside a job that uses several processes; --status shows every run's state.
+    --shard splits an inline bench over machines without a scheduler."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from rqbench.distributed import init_distributed, launched_world_size
+    from rqbench.results import rebuild_index
     from rqbench.runlock import RunLockedError
     from rqbench.runner import Workspace, make_config, parse_shard, run, shard
     from rqbench.tables import TABLES, runs_for
@@ -414,12 +452,22 @@ def bench_command(
     with _reported(ValueError, KeyError):
         spec = TABLES.get(table)
         requests = runs_for(spec, seeds)
-        world = launched_world_size()
+        given: dict[str, Any] = {
+            "partition": partition, "account": account, "constraint": constraint, "gpus_per_run": gpus_per_run,
+            "processes": processes, "nodes": nodes, "cpus": cpus, "time_min": time_min, "mem_gb": mem_gb,
+        }  # fmt: skip
+        resources = _resources(resources_file, given, sbatch)
+        if launcher not in LAUNCHERS:
+            raise LaunchError(f"unknown launcher {launcher!r}; launchers: {', '.join(LAUNCHERS)}")
+        world = launched_world_size() if launcher == "inline" else resources.nodes * resources.procs_per_node
         made = [
             make_config(r.modality, r.method, r.aug, preset, r.seed, r.pretrain, world_size=world, **dict(r.overrides))
             for r in requests
         ]
         configs = shard(made, *parse_shard(shard_of))
+        if launcher != "inline" or status:
+            _launch_or_status(table, requests, configs, preset, results, launcher, resources, jobs, status)
+            return
         env = init_distributed(device)
     workspace = Workspace(results)
     todo = [c for c in configs if not workspace.is_done(c)]
@@ -436,7 +484,7 @@ def bench_command(
         console=console,
         disable=not (progress and env.is_main),
     )
-    with _reported(), bar:
+    with _reported(), _device_errors(), _preemptible(), bar:
         task = bar.add_task(f"{table} runs", total=len(todo))
         for cfg in todo:
             try:
@@ -446,19 +494,90 @@ def bench_command(
             bar.advance(task)
     if env.is_main:
         with _reported(ValueError, KeyError):
+            rebuild_index(results)  # results.csv from every run directory's rows.csv
             _render(table, preset, results, env.world_size)
 
 
-def _render(table: str, preset: str, results: Path, world_size: int = 1) -> None:
+def _resources(path: Path | None, given: dict[str, Any], sbatch: list[str]) -> Resources:
+    """Job resources: the YAML file's fields, then the flags given."""
+    base = Resources.from_yaml(path) if path is not None else Resources()
+    extra = dict(base.sbatch)
+    for item in sbatch:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise LaunchError(f"--sbatch expects key=value (e.g. qos=high), got {item!r}")
+        extra[key] = value
+    return dataclasses.replace(base, **{k: v for k, v in given.items() if v is not None}, sbatch=extra)
+
+
+def _launch_or_status(
+    table: str,
+    requests: list[Any],
+    configs: list[RunConfig],
+    preset: str,
+    results: Path,
+    launcher: str,
+    resources: Resources,
+    jobs: int,
+    status: bool,
+) -> None:
+    """``--status``: every run's state; else submit the missing runs as jobs (and, locally, wait and render)."""
+    from rqbench.launch import launch, run_command
+    from rqbench.results import rebuild_index
+    from rqbench.runner import Workspace
+    from rqbench.runs_index import run_state
+
+    workspace = Workspace(results)
+    by_key = {c.key: r for c, r in zip(configs, requests)}
+    if status:
+        view = Table(title=f"{table}: {len(configs)} runs", title_justify="left", header_style="bold")
+        for col in ("key", "method", "aug", "seed", "state", "where"):
+            view.add_column(col)
+        for cfg in configs:
+            state, where = run_state(workspace.run_dir(cfg))
+            view.add_row(cfg.key, cfg.method, escape(cfg.aug), str(cfg.seed), state, escape(where))
+        console.print(view)
+        return
+    todo = [c for c in configs if not workspace.is_done(c)]
+    commands = []
+    for cfg in todo:
+        r = by_key[cfg.key]
+        commands.append(
+            run_command(r.modality, r.method, r.aug, preset, r.seed, r.pretrain, r.overrides, results, resources)
+        )
+    folder = results / "launcher" / table
+    console.print(
+        f"{table}: {len(configs)} runs, {len(configs) - len(todo)} finished already, {len(todo)} submitted ({launcher})"
+    )
+    with _reported(ValueError, RuntimeError):
+        submitted = launch(commands, launcher, folder, resources, jobs) if commands else []
+    if launcher == "slurm":
+        ids = ", ".join(sorted({j.job_id.split("_")[0] for j in submitted}))
+        console.print(f"submitted job array {ids}; logs in {folder}; watch with `rqbench bench {table} --status`")
+        return
+    with _reported(ValueError, KeyError):
+        rebuild_index(results)
+        _render(table, preset, results, resources.nodes * resources.procs_per_node)
+
+
+def _rendered(table: str, preset: str, results: Path, world_size: int = 1) -> tuple[RenderedTable, Matched]:
+    """The table filled from the results of its preset (``match_runs`` then ``render``), and the match."""
     from rqbench.results import ResultsStore
     from rqbench.runner import make_config
-    from rqbench.tables import TABLES, plot_figure, render
+    from rqbench.tables import TABLES, render
     from rqbench.tables.matching import match_runs
 
     spec = TABLES.get(table)
     frame = ResultsStore(results / "results.csv").load()
     matched = match_runs(spec, frame, preset, results / "runs", make_config, world_size)
-    rendered = render(spec, matched.rows, preset, preset_hash=matched.preset_hash)
+    return render(spec, matched.rows, preset, preset_hash=matched.preset_hash), matched
+
+
+def _render(table: str, preset: str, results: Path, world_size: int = 1) -> RenderedTable:
+    from rqbench.tables import plot_figure
+
+    rendered, matched = _rendered(table, preset, results, world_size)
+    spec = rendered.table
     written = rendered.write(results / "tables")
     if spec.kind == "figure":
         png = results / "tables" / f"{spec.name}_{preset}.png"
@@ -467,6 +586,7 @@ def _render(table: str, preset: str, results: Path, world_size: int = 1) -> None
     if matched.ignored:
         console.print(matched.report(table), markup=False, highlight=False, soft_wrap=True)
     console.print(f"written: {', '.join(str(p) for p in written.values())}")
+    return rendered
 
 
 @app.command("table")
@@ -481,9 +601,61 @@ def table_command(
     """Render a paper table from the results (Markdown, CSV, LaTeX; PNG for figures), the paper's numbers beside ours.
 
     A cell takes only runs whose whole resolved configuration is the table's preset for that
-    cell; other runs of the table's rows are counted and named with the settings that differ."""
+    cell; other runs of the table's rows are counted and named with the settings that differ.
+    Under a table with claims (see `rqbench claims`): each claim's verdict and the pretraining gain."""
+    from rqbench.tables.claims import claims_for, claims_markdown, evaluate_claims, pretraining_gains
+
     with _reported(ValueError, KeyError):
-        _render(table, preset, results, world_size)
+        rendered = _render(table, preset, results, world_size)
+        if claims_for(rendered.table.name):
+            found = evaluate_claims(rendered.table, rendered.per_seed)
+            gains = pretraining_gains(rendered.table, rendered.per_seed)
+            console.print(claims_markdown(rendered.table, found, gains), markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command("claims")
+def claims_command(
+    tables: list[str] | None = typer.Argument(None, help="Tables to judge (default: every table with claims)."),
+    preset: str = typer.Option("quick", help="Preset whose results are judged."),
+    results: Path = typer.Option(Path("results"), help="Results directory."),
+    world_size: int = typer.Option(1, min=1, help="Processes the table's runs pretrained with."),
+    csv_path: Path | None = typer.Option(None, "--csv", help="Write every claim's statistics and verdict as CSV."),
+    json_path: Path | None = typer.Option(None, "--json", help="Write the claims, gains and counts as JSON."),
+) -> None:
+    """The paper's claims tested on the results: per claim the paired difference over seeds, its 95 % interval,
+    Holm-adjusted p and verdict; per table the pretraining gain over random init; the counts per verdict.
+
+    The per-seed values behind the verdicts go to RESULTS/tables/NAME_PRESET_seeds.csv; the rules are in
+    rqbench/stats.py."""
+    from rqbench.io import write_atomic
+    from rqbench.tables import claims
+
+    found: list[claims.ClaimResult] = []
+    gains: list[claims.GainResult] = []
+    with _reported(ValueError, KeyError):
+        for name in tables or list(claims.CLAIMS):
+            rendered, matched = _rendered(name, preset, results, world_size)
+            spec = rendered.table
+            if not claims.claims_for(spec.name):
+                raise ValueError(f"{spec.name} has no claims; tables with claims: {', '.join(claims.CLAIMS)}")
+            part = claims.evaluate_claims(spec, rendered.per_seed)
+            part_gains = claims.pretraining_gains(spec, rendered.per_seed)
+            seeds = rendered.per_seed.to_csv(index=False, lineterminator="\n")
+            written = write_atomic(results / "tables" / f"{spec.name}_{preset}_seeds.csv", seeds)
+            text = claims.claims_markdown(spec, part, part_gains)
+            if matched.ignored:  # why a claim's rows may have no seeds
+                text += "\n" + matched.report(spec.name) + "\n"
+            console.print(text, markup=False, highlight=False, soft_wrap=True)
+            console.print(f"per-seed values: {written}\n")
+            found += part
+            gains += part_gains
+    counts = claims.counts_markdown(found)
+    console.print("Verdict counts:\n" + counts, markup=False, highlight=False, soft_wrap=True)
+    if csv_path is not None:
+        csv_text = claims.results_frame(found).to_csv(index=False, lineterminator="\n")
+        console.print(f"written: {write_atomic(csv_path, csv_text)}")
+    if json_path is not None:
+        console.print(f"written: {write_atomic(json_path, claims.claims_json(found, gains, preset=preset))}")
 
 
 @app.command("show")
@@ -511,6 +683,20 @@ def show_command(
             validate_spec(spec, modality)
         path = instance.show(chosen, specs, n, out or Path("results") / "figures" / f"{modality}_views.png", seed)
     console.print(f"written: {path}")
+
+
+results_app = typer.Typer(help="The results index (results.csv).", no_args_is_help=True)
+app.add_typer(results_app, name="results")
+
+
+@results_app.command("rebuild")
+def results_rebuild(results: Path = typer.Option(Path("results"), help="Results directory.")) -> None:
+    """Rebuild results.csv from every run directory's rows.csv (after copying runs from other machines)."""
+    from rqbench.results import rebuild_index
+
+    with _reported(ValueError):
+        count = rebuild_index(results)
+    console.print(f"results.csv: {count} rows from {results / 'runs'}")
 
 
 runs_app = typer.Typer(

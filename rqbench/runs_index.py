@@ -69,4 +69,19 @@ def remove_run(info: RunInfo) -> None:
     shutil.rmtree(info.path)
 
 
-__all__ = ["STATUSES", "RunInfo", "list_runs", "remove_run", "run_info"]
+def run_state(run_dir: Path) -> tuple[str, str]:
+    """``(state, where to look)`` of a planned run: pending (no directory yet), running (a live lock),
+    done, failed (with its failed.json), or partial (stopped: the next bench resumes it)."""
+    from rqbench.runlock import RunLock
+
+    if not run_dir.exists():
+        return "pending", ""
+    lock = RunLock(run_dir)
+    holder = lock.holder()
+    if holder is not None and not lock.stale(holder):
+        return "running", f"pid {holder.get('pid')} on {holder.get('host')}"
+    status = run_info(run_dir).status
+    return status, str(run_dir / FAILED) if status == "failed" else str(run_dir)
+
+
+__all__ = ["STATUSES", "RunInfo", "list_runs", "remove_run", "run_info", "run_state"]

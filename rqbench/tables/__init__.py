@@ -5,7 +5,8 @@
 * :mod:`~rqbench.tables.spec`: :class:`TableSpec` / :class:`RowSpec` / :class:`ColumnSpec`,
   :func:`runs_for` (the runs a table needs) and :func:`evals_for`;
 * :mod:`~rqbench.tables.paper_tables`: the paper's tables, registered in :data:`TABLES`;
-* :mod:`~rqbench.tables.render`: :func:`render` (Markdown / CSV / LaTeX) and :func:`plot_figure`.
+* :mod:`~rqbench.tables.render`: :func:`render` (Markdown / CSV / LaTeX) and :func:`plot_figure`;
+* :mod:`~rqbench.tables.claims`: the paper's claims (:data:`CLAIMS`) and :func:`evaluate_claims`.
 
 Example::
 
@@ -16,6 +17,7 @@ Example::
 """
 
 from rqbench.io import write_atomic
+from rqbench.tables.claims import CLAIMS, Claim, ClaimResult, GainResult, claims_for, evaluate_claims, pretraining_gains
 from rqbench.tables.paper_numbers import PAPER_NUMBERS, PAPER_TABLES, PaperTable, PaperValue, paper_table, paper_value
 from rqbench.tables.registry import TABLES, get_table, register_table
 from rqbench.tables.render import CSV_COLUMNS, MISSING, RenderedTable, default_caption, plot_figure, render
@@ -37,6 +39,7 @@ from rqbench.tables.spec import (
 )
 
 __all__ = [
+    "CLAIMS",
     "CSV_COLUMNS",
     "MISSING",
     "NO_AUG",
@@ -47,8 +50,11 @@ __all__ = [
     "SCRATCH_METHOD",
     "TABLES",
     "CellSpec",
+    "Claim",
+    "ClaimResult",
     "ColumnSpec",
     "EvalRequest",
+    "GainResult",
     "PaperTable",
     "PaperValue",
     "RenderedTable",
@@ -57,12 +63,15 @@ __all__ = [
     "RunTemplate",
     "TableSpec",
     "canonical_aug",
+    "claims_for",
     "default_caption",
     "evals_for",
+    "evaluate_claims",
     "get_table",
     "paper_table",
     "paper_value",
     "plot_figure",
+    "pretraining_gains",
     "register_table",
     "render",
     "runs_for",
