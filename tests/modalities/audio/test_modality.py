@@ -276,3 +276,13 @@ def test_show_writes_a_png(tiny_data: dict, tmp_path: Path) -> None:
         tmp_path / "audio.png",
     )
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_per_band_rq_quantizes_each_mel_band_over_time() -> None:
+    """table9_channels' per-band row: rq(channel_dim=2) on (B, 1, mels, frames) quantizes every band on its own."""
+    x = torch.randn(3, 1, 64, 96, generator=torch.Generator().manual_seed(0))
+    gen = torch.Generator().manual_seed(1)
+    per_band = Audio().pipeline("rq(bins=5,channel_dim=2)", gen).views(x, 1).queries[0]
+    whole = Audio().pipeline("rq(bins=5)", gen).views(x, 1).queries[0]
+    assert all(len(torch.unique(per_band[i, 0, f])) <= 5 for i in range(3) for f in range(64))
+    assert len(torch.unique(per_band[0])) > 5 >= len(torch.unique(whole[0]))
