@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import torch
@@ -52,7 +53,8 @@ def init_distributed(device: str | None = None) -> DistEnv:
     else:
         dev = torch.device("cpu")
     if world_size > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if use_cuda else "gloo")
+        timeout = timedelta(seconds=process_group_timeout_s())
+        dist.init_process_group("nccl" if use_cuda else "gloo", timeout=timeout)
     return DistEnv(rank, world_size, local_rank, dev)
 
 
@@ -80,6 +82,23 @@ def check_device(device: str | None) -> None:
 def launched_world_size() -> int:
     """The number of processes ``torchrun`` started (``WORLD_SIZE``; 1 without torchrun), known before joining."""
     return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+PG_TIMEOUT_ENV = "RQBENCH_PG_TIMEOUT_S"
+DEFAULT_PG_TIMEOUT_S = 4 * 3600
+
+
+def process_group_timeout_s() -> float:
+    """Seconds a collective may wait (``$RQBENCH_PG_TIMEOUT_S``, default 4 h): long enough for rank 0's
+    probes at ImageNet scale while the other ranks wait at the evaluation's closing barrier."""
+    text = os.environ.get(PG_TIMEOUT_ENV, str(DEFAULT_PG_TIMEOUT_S))
+    try:
+        value = float(text)
+    except ValueError:
+        raise DeviceError(f"${PG_TIMEOUT_ENV} must be a number of seconds, got {text!r}") from None
+    if value <= 0:
+        raise DeviceError(f"${PG_TIMEOUT_ENV} must be positive, got {value}")
+    return value
 
 
 def barrier(env: DistEnv) -> None:
@@ -176,6 +195,7 @@ __all__ = [
     "init_distributed",
     "is_distributed",
     "launched_world_size",
+    "process_group_timeout_s",
     "rank_and_world_size",
     "wrap_ddp",
 ]

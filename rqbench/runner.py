@@ -296,9 +296,10 @@ def _run(
             load_encoder_weights(encoder, run_dir / INIT, cfg.modality)
         encoder = encoder.to(env.device)
     rows = pd.DataFrame()
+    report = (lambda line: print(line, flush=True)) if progress and env.is_main else None
+    # every rank extracts its share of the features; rank 0 runs the probes and keeps the rows
+    results = evaluate_encoder(encoder, feature_dim, modality, cfg.preset, cfg.seed, env.device, report, env)
     if env.is_main:
-        report = (lambda line: print(line, flush=True)) if progress else None
-        results = evaluate_encoder(encoder, feature_dim, modality, cfg.preset, cfg.seed, env.device, report)
         logs = Loggers(run_dir, cfg.key, cfg.to_dict(), loggers, write_config=not cfg.pretrain or source is not None)
         logs.log_eval(results, step=cfg.epochs)
         logs.close()

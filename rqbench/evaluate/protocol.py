@@ -10,6 +10,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import Dataset, Subset
 
+from rqbench.distributed import DistEnv, gather_objects
 from rqbench.evaluate.batches import eval_batches
 from rqbench.evaluate.features import extract_features
 from rqbench.evaluate.finetune import finetune
@@ -35,6 +36,7 @@ def evaluate_encoder(
     seed: int,
     device: torch.device,
     report: Callable[[str], None] | None = None,
+    env: DistEnv = DistEnv(),
 ) -> list[dict[str, Any]]:
     """Rows ``{dataset, protocol, label_fraction, metric, value}`` for every task and protocol.
 
@@ -56,12 +58,33 @@ def evaluate_encoder(
             report(f"evaluate task {number}/{len(tasks)} {task.name} ({task.kind}): {', '.join(wanted)}")
         started = time.perf_counter()
         if task.kind == "segmentation":  # linear_seg / finetune_seg on per-point features
-            rows += evaluate_segmentation(encoder, modality, task, preset, seed, device)
+            if env.is_main:  # segmentation probes run on rank 0 alone (no collective inside)
+                rows += evaluate_segmentation(encoder, modality, task, preset, seed, device)
         else:
-            rows += _evaluate_task(encoder, feature_dim, modality, task, preset, seed, device)
+            rows += _evaluate_task(encoder, feature_dim, modality, task, preset, seed, device, env)
         if report is not None:
             report(f"evaluate task {number}/{len(tasks)} {task.name}: done in {time.perf_counter() - started:.0f} s")
     return rows
+
+
+def sharded_features(
+    encoder: nn.Module, dataset: Dataset[Any], modality: Modality, preset: Preset, device: torch.device, env: DistEnv
+) -> tuple[Tensor, Tensor]:
+    """Frozen features of ``dataset`` with the extraction split over the processes: rank ``r`` encodes
+    samples ``r, r + W, ...``, and every rank gets all of them back in dataset order (one process:
+    :func:`~rqbench.evaluate.features.extract_features` over the whole set)."""
+    if not env.distributed:
+        return extract_features(encoder, eval_batches(dataset, modality, preset), device)
+    n = len(dataset)  # type: ignore[arg-type]
+    mine = list(range(env.rank, n, env.world_size))
+    part = extract_features(encoder, eval_batches(Subset(dataset, mine), modality, preset), device) if mine else None
+    parts = gather_objects(env, part)
+    dim = next(p[0].shape[1] for p in parts if p is not None)
+    features, labels = torch.empty(n, dim), torch.empty(n, dtype=torch.int64)
+    for rank, shard in enumerate(parts):
+        if shard is not None:
+            features[rank :: env.world_size], labels[rank :: env.world_size] = shard
+    return features, labels
 
 
 def _evaluate_task(
@@ -72,6 +95,7 @@ def _evaluate_task(
     preset: Preset,
     seed: int,
     device: torch.device,
+    env: DistEnv = DistEnv(),
 ) -> list[dict[str, Any]]:
     settings = preset.eval
     if len(task.train) == 0 or len(task.test) == 0:  # type: ignore[arg-type]
@@ -86,8 +110,10 @@ def _evaluate_task(
 
     needs_features = {"linear", "knn"} & set(settings.protocols)
     if needs_features:
-        train_x, train_y = extract_features(encoder, eval_batches(task.train, modality, preset), device)
-        test_x, test_y = extract_features(encoder, eval_batches(task.test, modality, preset), device)
+        train_x, train_y = sharded_features(encoder, task.train, modality, preset, device, env)
+        test_x, test_y = sharded_features(encoder, task.test, modality, preset, device, env)
+    if not env.is_main:  # every rank extracted its share of the features; the probes run on rank 0
+        return rows
     if "linear" in settings.protocols:
         for fraction in settings.label_fractions:
             idx = label_fraction_indices(train_y, fraction, seed)
