@@ -40,7 +40,7 @@ from .transformer import TokenTransformer
 
 __all__ = ["Dabs", "domain_data"]
 
-_BACKBONE_KEYS = ("dim", "depth", "heads", "mlp_dim", "dropout", "pool")
+_BACKBONE_KEYS = ("dim", "depth", "heads", "mlp_dim", "dropout", "pool", "head_dim", "emb_dropout")
 
 
 @functools.lru_cache(maxsize=4)
@@ -71,6 +71,11 @@ def build_backbone(domain: DomainData, settings: Mapping[str, Any]) -> tuple[Emb
         embedding.requires_grad_(False)
     encoder = TokenTransformer(int(cast(int, embedding.length)), **kwargs)
     return EmbeddedBackbone(embedding, encoder), dim
+
+
+build_backbone.version = 2  # type: ignore[attr-defined]
+"""2: DABS's encoder (:mod:`modalities.dabs.transformer`): 64-d heads, N(0, 1) CLS and positions,
+dropout on the embeddings, no LayerNorm before pooling; 1 was PyTorch's ``TransformerEncoderLayer``."""
 
 
 @MODALITIES.register("dabs")

@@ -9,7 +9,10 @@ Facts from microsoft/O-CNN (``tensorflow/script/mid_loss.py``, ``configs/mid_hrn
   ``g = l2norm(point feature)``, logits ``g P_s^T / T`` against that shape's per-segment bank
   ``P_s`` (``S`` rows), cross-entropy with the point's segment as the label;
 * after the step, bank rows move to ``l2norm(m * new + (1 - m) * old)``; the new point-bank row
-  of a segment is the L2-normalized mean of its points' features;
+  of a segment is ``l2norm(mean_p l2norm(g_p))``: each point feature is L2-normalized first
+  (``PointLoss.forward``, line 72, stores ``self.feature = l2_normalize(feature)``), the segment
+  mean is taken of those (``update_memory``, line 114, ``unsorted_segment_mean``) and
+  normalized again (line 115); lines as of O-CNN commit d7928c6;
 * ``T = 0.1``, ``m = 0.5``, ``S = 100``.
 """
 
@@ -50,8 +53,13 @@ def point_instance_loss(
 
 
 def segment_means(point_features: Tensor, segments: Tensor, num_segments: int) -> Tensor:
-    """L2-normalized mean feature of every segment of every shape, ``(B, S, D)``; empty segments are 0."""
+    """``l2norm(mean of l2norm(point feature))`` of every segment of every shape, ``(B, S, D)``; empty ones are 0.
+
+    Each point feature is L2-normalized before the mean, as O-CNN ``tensorflow/script/mid_loss.py``
+    (lines 72, 114-115), so a prototype is not weighted by feature norm.
+    """
     b, n, d = point_features.shape
+    point_features = F.normalize(point_features, dim=-1)
     flat = (segments.long() + num_segments * torch.arange(b, device=segments.device).unsqueeze(1)).flatten()
     sums = point_features.new_zeros(b * num_segments, d).index_add_(0, flat, point_features.reshape(b * n, d))
     counts = point_features.new_zeros(b * num_segments).index_add_(0, flat, point_features.new_ones(b * n))

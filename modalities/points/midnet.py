@@ -46,6 +46,10 @@ class MIDNet(Method):
     shape_bank: Tensor
     point_bank: Tensor
 
+    version = 2
+    """2: a new point-bank row is the normalized mean of the *normalized* point features of its
+    segment (O-CNN ``tensorflow/script/mid_loss.py`` lines 72, 114-115); 1 averaged raw features."""
+
     num_views = 2
     """Two views are drawn per step, as always, though only the first is used: the second keeps
     the random draws (and so every committed MID-Net run) as they were."""
@@ -117,7 +121,12 @@ class MIDNet(Method):
 
     @torch.no_grad()
     def update_banks(self, shape: Tensor, points: Tensor, segments: Tensor, indices: Tensor) -> None:
-        """Move the bank rows of ``indices`` towards the batch's features (gathered over processes)."""
+        """Move the bank rows of ``indices`` towards the batch's features (gathered over processes).
+
+        Shape rows move towards ``l2norm(shape)``; point rows of each segment towards
+        ``l2norm(mean of l2norm(point features))`` (:func:`~modalities.points.mid_loss.segment_means`,
+        as O-CNN ``mid_loss.py`` lines 72, 114-115); both by ``l2norm(m * new + (1 - m) * old)``.
+        """
         new_points = segment_means(points, segments, self.segments)
         shape_all, _ = gather_keys(F.normalize(shape, dim=1))
         points_all, _ = gather_keys(new_points)

@@ -58,9 +58,35 @@ class IMix(MixingAugmentation):
 
 @register_augmentation("emix")
 class EMix(IMix):
-    """e-Mix (Tamkin et al., DABS 2021): i-Mix on token embeddings, partner detached, lam ~ Beta(1, 1)."""
+    """e-Mix (Tamkin et al., DABS 2021): i-Mix on token embeddings, partner detached, lam ~ Beta(1, 1).
+
+    Args:
+        alpha, detach_partner, generator: as :class:`IMix`.
+        batch_mean: the loss weighs every sample's two terms by the batch mean of ``lam`` (inputs are
+            still mixed per sample), reproducing DABS's published code (alextamkin/dabs
+            ``src/systems/emix.py`` at 72657bc): ``mix_coeff`` is shaped ``(B, 1, 1)`` (line 69) so
+            ``mix_coeff * ce(logits, labels)`` (line 54) broadcasts to ``(B, 1, B)`` and its mean
+            (line 55) is ``mean(lam) * mean(ce)``. Then :attr:`MixInfo.weight` holds that mean for
+            every sample, not the input's weight. Default False: per-sample weights, as the algorithm states.
+    """
 
     def __init__(
-        self, alpha: float = 1.0, detach_partner: bool = True, generator: torch.Generator | None = None
+        self,
+        alpha: float = 1.0,
+        detach_partner: bool = True,
+        generator: torch.Generator | None = None,
+        *,
+        batch_mean: bool = False,
     ) -> None:
         super().__init__(alpha, detach_partner, generator)
+        self.batch_mean = bool(batch_mean)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, MixInfo]:
+        """As :meth:`IMix.forward`; with ``batch_mean`` the returned weight is ``mean(lam)`` for every sample."""
+        mixed, info = super().forward(x)
+        if self.batch_mean:
+            info = MixInfo(info.partner, info.weight.mean().expand_as(info.weight))
+        return mixed, info
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, batch_mean={self.batch_mean}"

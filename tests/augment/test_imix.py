@@ -52,3 +52,32 @@ def test_imix_needs_a_batch() -> None:
         IMix()(torch.randn(3))
     with pytest.raises(ValueError, match="alpha must be a finite number > 0"):
         IMix(alpha=-1)
+
+
+def test_emix_batch_mean_reproduces_the_published_dabs_loss() -> None:
+    """``emix(batch_mean=true)``: inputs mixed per sample as by default, the loss as DABS's emix.py
+    (``mix_coeff`` shaped (B, 1, 1) times a (B,) cross-entropy, then the mean over (B, 1, B))."""
+    import torch.nn.functional as F
+
+    from rqbench.augment.spec import build_augmentation, parse_spec
+    from rqbench.methods.losses import mixed_infonce_loss
+
+    x = torch.randn(6, 5, 4)
+    default_mixed, default_info = EMix(generator=torch.Generator().manual_seed(4))(x)
+    term = parse_spec("emix(batch_mean=true)").terms[0]
+    aug = build_augmentation(term, generator=torch.Generator().manual_seed(4))
+    assert isinstance(aug, EMix) and aug.batch_mean and not EMix().batch_mean
+    mixed, info = aug(x)
+    assert torch.equal(mixed, default_mixed) and torch.equal(info.partner, default_info.partner)
+    lam = default_info.weight
+    torch.testing.assert_close(info.weight, lam.mean().expand(6))
+    q, k, t = torch.randn(6, 8), torch.randn(6, 8), 0.2
+    logits = F.normalize(q, dim=1) @ F.normalize(k, dim=1).T / t
+    ce_own = F.cross_entropy(logits, torch.arange(6), reduction="none")
+    ce_partner = F.cross_entropy(logits, info.partner, reduction="none")
+    coeff = lam.view(-1, 1, 1)
+    published = (coeff * ce_own + (1 - coeff) * ce_partner).mean()  # broadcasts to (6, 1, 6)
+    torch.testing.assert_close(mixed_infonce_loss(q, k, t, info), published)
+    per_sample = (lam * ce_own + (1 - lam) * ce_partner).mean()
+    torch.testing.assert_close(mixed_infonce_loss(q, k, t, default_info), per_sample)
+    assert not torch.allclose(published, per_sample)

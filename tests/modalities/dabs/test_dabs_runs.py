@@ -91,20 +91,21 @@ def test_other_augmentations_act_on_the_embeddings(tmp_path, aug: str) -> None:
 
 
 def test_paper_preset_is_the_papers_recipe_and_encoder() -> None:
-    """Paper Section 5.4 / DABS: Transformer 256 x 12 layers, 8 heads, MLP 512, dropout 0.1, CLS token;
-    AdamW 1e-4, wd 1e-4."""
+    """Paper Section 5.4 / DABS: Transformer 256 x 12 layers, 8 heads of 64, MLP 512, dropout 0.1, CLS
+    token; AdamW 1e-4, wd 1e-4; 100,000 steps at PAMAP2's batch 256 for sensors."""
     cfg = make_config("dabs", "infonce", "rq", preset="paper", **{"data.domain": "sensors"})
     p = cfg.preset
-    assert (p.optimizer, p.lr, p.weight_decay, p.batch_size) == ("adamw", 1e-4, 1e-4, 64)
+    assert (p.optimizer, p.lr, p.weight_decay, p.batch_size, p.steps) == ("adamw", 1e-4, 1e-4, 256, 100_000)
     assert p.data["text_length"] == 128 and p.data["extra_tasks"] is True
     backbone, dim = MODALITIES.get("dabs")().backbone(p)
     encoder = backbone.encoder
-    layers = list(encoder.blocks.layers)
-    assert dim == 256 and len(layers) == 12 and encoder.cls_token.shape == (1, 1, 256)
-    for layer in layers:
-        assert layer.self_attn.embed_dim == 256 and layer.self_attn.num_heads == 8
-        assert (layer.linear1.in_features, layer.linear1.out_features) == (256, 512)
-        assert layer.dropout.p == 0.1 and layer.norm_first
+    blocks = list(encoder.blocks)
+    assert dim == 256 and len(blocks) == 12 and encoder.cls_token.shape == (1, 1, 256)
+    assert encoder.dropout.p == 0.1
+    for block in blocks:
+        assert block.attn.heads == 8 and block.attn.to_qkv.weight.shape == (1536, 256)
+        assert (block.mlp[0].in_features, block.mlp[0].out_features) == (256, 512)
+        assert block.mlp[2].p == block.mlp[4].p == block.attn.to_out[1].p == 0.1
     assert all(not q.requires_grad for q in backbone.embedding.parameters())  # frozen for RQ (the paper)
     sample = MODALITIES.get("dabs")().pretrain_dataset(p)[0][0]
     backbone.eval()

@@ -64,3 +64,13 @@ def test_gradients_flow_to_features_only() -> None:
     bank = F.normalize(torch.randn(10, 8), dim=1)
     shape_instance_loss(f, bank, torch.arange(4)).backward()
     assert f.grad is not None and bank.grad is None
+
+
+def test_segment_means_average_normalized_features_as_o_cnn() -> None:
+    # O-CNN mid_loss.py (lines 72, 114-115): l2norm(mean(l2norm(g))). Segment 0 holds (3, 0) and (0, 1):
+    # normalized (1, 0), (0, 1), mean (0.5, 0.5) -> (1, 1) / sqrt(2); the raw mean (1.5, 0.5) would
+    # give (3, 1) / sqrt(10). Segment 1 holds (0, 2) and (-1, 0): mean (-0.5, 0.5) -> (-1, 1) / sqrt(2).
+    feats = torch.tensor([[[3.0, 0.0], [0.0, 1.0], [0.0, 2.0], [-1.0, 0.0]]])
+    means = segment_means(feats, torch.tensor([[0, 0, 1, 1]]), 2)
+    r = 1 / math.sqrt(2)
+    torch.testing.assert_close(means, torch.tensor([[[r, r], [-r, r]]]))

@@ -74,3 +74,21 @@ def test_clear_errors() -> None:
         m(Views.of(bad, bad, indices=torch.arange(4)))
     with pytest.raises(TypeError, match="features"):
         MIDNet(torch.nn.Linear(3, 3), 3, num_samples=4)
+
+
+def test_point_bank_update_worked_by_hand() -> None:
+    """One shape, two segments, momentum 0.5; old rows e1 (segment 0) and e2 (segment 1).
+
+    Segment 0: points (3, 0), (0, 1) -> normalized mean at 45 degrees; the new row bisects 0 and 45:
+    (cos 22.5, sin 22.5). Segment 1: points (0, 2), (-1, 0) -> 135 degrees; bisecting 90 and 135: 112.5.
+    Averaging the raw features (version 1) gave 9.2 and 103.3 degrees instead.
+    """
+    assert MIDNet.version == 2
+    torch.manual_seed(0)
+    m = MIDNet(OctreeUNet(depth=4, channels=(8, 16), point_dim=2), 4, num_samples=3, segments=2)
+    m.point_bank.copy_(torch.eye(2).expand(3, 2, 2))
+    points = torch.tensor([[[3.0, 0.0], [0.0, 1.0], [0.0, 2.0], [-1.0, 0.0]]])
+    m.update_banks(torch.randn(1, 4), points, torch.tensor([[0, 0, 1, 1]]), torch.tensor([1]))
+    deg = torch.deg2rad(torch.tensor([22.5, 112.5]))
+    torch.testing.assert_close(m.point_bank[1], torch.stack([deg.cos(), deg.sin()], dim=1))
+    assert torch.equal(m.point_bank[[0, 2]], torch.eye(2).expand(2, 2, 2))
