@@ -23,6 +23,7 @@ CLI_CASES: list[tuple[list[str], str]] = [
     ([*RUN, "--aug", "rqq"], "unknown augmentation 'rqq'"),
     ([*RUN, "--aug", "rq(bins=0)"], "bins must be >= 1"),
     ([*RUN, "--aug", "rq(bins=2)(p=1)"], "one argument list per term"),
+    ([*RUN, "--aug", "rq(bins=1000000000)"], "bins must be <= 65536"),
     ([*RUN, "--aug", "rq(bins=2"], "unbalanced '('"),
     ([*RUN, "--aug", "rq(bins=2))"], "unbalanced ')'"),
     ([*RUN, "--aug", "rq+"], "empty term"),

@@ -1,4 +1,4 @@
-"""Randomized quantization (Wu et al., NeurIPS 2023) as pure functions.
+"""Randomized quantization (Wu et al., ICCV 2023) as pure functions.
 
 For every sample and every channel separately, with ``lo``/``hi`` the channel's
 minimum/maximum over all non-channel axes of that sample and ``n`` bins:
@@ -10,9 +10,12 @@ minimum/maximum over all non-channel axes of that sample and ``n`` bins:
   (``values="midpoint"``: ``v = (l + r) / 2``);
 * every value in a bin becomes that bin's ``v``.
 
-The bin of each element is found with ``torch.searchsorted`` on the per-channel
-edges, so memory is O(input) (no ``bins x input`` membership mask) and the cost
-is O(input x log bins).
+Once the quantizers are drawn, the bin of each element is found either eagerly, with
+``torch.searchsorted`` on the per-channel edges and one ``index_select`` (memory O(input),
+cost O(input x log bins)), or by one fused ``torch.compile`` kernel (:mod:`rqbench.augment.fused`:
+memory the output plus the ``(S, C, bins)`` tables, one pass over the input). Both give the same
+output bit for bit; ``backend="auto"`` picks the kernel once it pays. Never a ``bins x input``
+membership mask.
 """
 
 from __future__ import annotations
@@ -24,11 +27,15 @@ import torch
 from torch import Tensor
 
 from rqbench.augment.base import check_float_tensor, check_probability, rand
+from rqbench.augment.fused import Backend, check_backend, fused_lookup, note_eager, should_fuse
 
 Spacing = Literal["random", "uniform"]
 Values = Literal["random", "midpoint"]
 SPACINGS: tuple[str, ...] = ("random", "uniform")
 VALUES: tuple[str, ...] = ("random", "midpoint")
+MAX_BINS = 65_536
+"""The most bins RQ accepts: its draws take O(samples x channels x bins) memory (a float32 input has
+far fewer distinct values in one channel than this in practice)."""
 
 
 def check_quantizer_args(bins: int, spacing: str, values: str) -> None:
@@ -37,6 +44,11 @@ def check_quantizer_args(bins: int, spacing: str, values: str) -> None:
         raise TypeError(f"bins must be an int >= 1, got {type(bins).__name__}")
     if bins < 1:
         raise ValueError(f"bins must be >= 1, got {bins}")
+    if bins > MAX_BINS:
+        raise ValueError(
+            f"bins must be <= {MAX_BINS}, got {bins}: RQ draws samples x channels x bins edges and values "
+            f"(bins={bins} would need {bins * 8 / 2**30:.0f} GB per sample-channel); the paper uses 5 to 30"
+        )
     if spacing not in SPACINGS:
         raise ValueError(f"unknown spacing {spacing!r}; choose one of {', '.join(SPACINGS)}")
     if values not in VALUES:
@@ -104,6 +116,24 @@ def apply_quantizer(x: Tensor, edges: Tensor, reproduction: Tensor) -> Tensor:
     return reproduction.reshape(-1).index_select(0, idx.view(-1)).view(x.shape)
 
 
+def channel_range(grouped: Tensor) -> tuple[Tensor, Tensor]:
+    """Per-row ``(min, max)`` of ``grouped`` (``(S, C, M)``) over ``M``: the quantizers' ``lo`` and ``hi``.
+
+    On CPU, where the rows are contiguous or the channels many (channel-last with ``C >= 16``),
+    ``amin`` + ``amax`` is several times faster than ``torch.aminmax`` (used elsewhere, as before).
+    Both give the same draws bit for bit: min and max are exact, so the two can differ only in the
+    sign of a zero ``lo`` or ``hi``, and that sign never reaches an edge ``lo + u (hi - lo)`` or a
+    value ``l + r' (r - l)`` (``u, r' >= 0``): with ``hi > 0`` the width is ``hi`` either way and
+    ``-0 + y == +0 + y`` for ``y >= +0``; with ``lo < 0`` the width is ``-lo`` and the last value's
+    ``hi - l`` is only a signed zero when ``l`` is a ``+0`` edge, where ``+0 + (+-0) == +0``; and
+    with ``lo, hi`` both zero every edge and value is ``+0``.
+    """
+    if grouped.device.type == "cpu" and (grouped.stride(-1) == 1 or grouped.shape[1] >= 16):
+        return grouped.amin(-1), grouped.amax(-1)
+    lo, hi = torch.aminmax(grouped, dim=-1)
+    return lo, hi
+
+
 def randomized_quantization(
     x: Tensor,
     bins: int = 8,
@@ -115,6 +145,7 @@ def randomized_quantization(
     p: float = 1.0,
     generator: torch.Generator | None = None,
     straight_through: bool = False,
+    backend: Backend = "auto",
 ) -> Tensor:
     """Randomized quantization of every channel of every sample of ``x``.
 
@@ -132,11 +163,17 @@ def randomized_quantization(
         generator: optional ``torch.Generator`` (CPU or ``x``'s device) for reproducible draws.
         straight_through: pass gradients through unchanged (``x + (q - x).detach()``);
             by default the output carries no gradient to ``x``.
+        backend: how each element finds its bin once the quantizers are drawn: ``"eager"``
+            (``torch.searchsorted`` + ``index_select``), ``"compiled"`` (one fused ``torch.compile``
+            kernel, :mod:`rqbench.augment.fused`; eager where it cannot run) or ``"auto"`` (the fused
+            kernel once it pays, see :func:`rqbench.augment.fused.should_fuse`). The draws and the
+            output are the same for all three, bit for bit.
 
     Returns:
         A tensor of ``x``'s shape, dtype and device. An empty ``x`` returns an empty copy.
     """
     check_quantizer_args(bins, spacing, values)
+    backend = check_backend(backend)
     p = check_probability(p)
     x = check_float_tensor(x, "randomized_quantization input", finite=False)  # checked below, for free
     if isinstance(batch_dims, bool) or not isinstance(batch_dims, int) or batch_dims < 0:
@@ -159,36 +196,72 @@ def randomized_quantization(
     num = math.prod(x.shape[:batch_dims])
     channels = x.shape[cd]
     cd_in_sample = cd - batch_dims + 1  # position of the channel axis in (S, *sample_shape)
+    # (S, A, C, B): samples, axes before the channel axis, channels, axes after it (the fused path's view).
+    shape4 = (num, math.prod(sample_shape[: cd_in_sample - 1]), channels, math.prod(sample_shape[cd_in_sample:]))
+    masked = p < 1.0
+    fuse = backend == "compiled" or (backend == "auto" and should_fuse(shape4, x.dtype, x.device, bins, masked))
 
     with torch.no_grad():
         flat = x.detach().reshape(num, *sample_shape)
         moved = flat.movedim(cd_in_sample, 1)
-        moved_shape = moved.shape
+        moved_shape: tuple[int, ...] = tuple(moved.shape)
         grouped = moved.reshape(num, channels, -1)  # a view unless the channel axis is not leading
-        lo, hi = torch.aminmax(grouped, dim=-1)
+        lo, hi = channel_range(grouped)
         # NaN and inf propagate into the per-channel min/max: checking them checks the whole input.
         if not bool(torch.isfinite(lo).all() & torch.isfinite(hi).all()):
             bad = "NaN" if bool(torch.isnan(lo).any() | torch.isnan(hi).any()) else "inf"
             raise ValueError(f"randomized_quantization input contains {bad} values; it needs finite inputs")
-        if p < 1.0:
+        if masked:
             chosen = (rand((num,), generator, x.device) < p).nonzero().squeeze(1)
-            grouped, lo, hi = grouped.index_select(0, chosen), lo[chosen], hi[chosen]
-            moved_shape = (chosen.numel(), *moved_shape[1:])
+            lo, hi = lo[chosen], hi[chosen]
         else:
             chosen = None
-        if grouped.shape[0]:
+        fused = None
+        if lo.shape[0]:
+            # The draws come first and are the same for both paths: only the lookup differs.
             edges, reproduction = sample_quantizer(lo, hi, bins, spacing=spacing, values=values, generator=generator)
-            q = apply_quantizer(grouped, edges, reproduction)
+            if fuse:
+                fused = _lookup_fused(flat, shape4, edges, reproduction, chosen)
+        if fused is not None:
+            q = fused.reshape(x.shape)
         else:
-            q = grouped
+            if backend == "auto":
+                note_eager(shape4, x.dtype, x.device, bins, masked)
+            if chosen is not None:
+                grouped = grouped.index_select(0, chosen)
+                moved_shape = (chosen.numel(), *moved_shape[1:])
+            q = apply_quantizer(grouped, edges, reproduction) if grouped.shape[0] else grouped
+            q = q.view(moved_shape).movedim(1, cd_in_sample)
+            if chosen is None:
+                q = q.reshape(x.shape)
         del grouped, moved  # free the channel-major copy (if one was made) before the final layout copy
-        q = q.view(moved_shape).movedim(1, cd_in_sample)
-        if chosen is None:
-            q = q.reshape(x.shape)
-    if chosen is not None:
+    if fused is not None:
+        if chosen is not None and not straight_through and x.requires_grad and torch.is_grad_enabled():
+            # As eager: the samples left alone keep their gradient (identity), the quantized ones get none.
+            keep = torch.zeros(num, dtype=torch.bool, device=x.device).index_fill_(0, chosen, True)
+            q = torch.where(keep.view(*x.shape[:batch_dims], *(1,) * len(sample_shape)), q, x)
+    elif chosen is not None:
         out = x.clone().reshape(num, *sample_shape)
         out[chosen] = q
         q = out.reshape(x.shape)
     if straight_through:
         return x + (q - x).detach()
     return q.contiguous()
+
+
+def _lookup_fused(
+    flat: Tensor, shape4: tuple[int, int, int, int], edges: Tensor, reproduction: Tensor, chosen: Tensor | None
+) -> Tensor | None:
+    """The fused lookup of every sample of ``flat`` (``(S, ...)``), or ``None`` if it cannot run here.
+
+    With ``chosen`` (``p < 1``) the tables are scattered to all ``S`` samples and a mask leaves the
+    others unchanged in the same pass (memory: the output plus ``(S, C, bins)`` tables).
+    """
+    x4 = flat.contiguous().view(shape4)
+    if chosen is None:
+        return fused_lookup(x4, edges, reproduction)
+    num, _, channels, _ = shape4
+    apply = torch.zeros(num, dtype=torch.bool, device=flat.device).index_fill_(0, chosen, True)
+    full_edges = edges.new_zeros((num, channels, edges.shape[-1])).index_copy_(0, chosen, edges)
+    full_values = reproduction.new_zeros((num, channels, reproduction.shape[-1])).index_copy_(0, chosen, reproduction)
+    return fused_lookup(x4, full_edges, full_values, apply)

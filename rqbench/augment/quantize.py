@@ -7,6 +7,7 @@ from torch import Tensor
 
 from rqbench.augment.base import Augmentation, Stage, check_probability, on_channels
 from rqbench.augment.functional import Spacing, Values, check_quantizer_args, randomized_quantization
+from rqbench.augment.fused import Backend, check_backend
 from rqbench.augment.registry import register_augmentation
 
 
@@ -30,11 +31,15 @@ class RandomizedQuantization(Augmentation):
         straight_through: let gradients pass unchanged (off by default, as in the paper).
         channels: quantize only these indices along ``channel_dim`` (``None``: all); the
             others pass through unchanged (point clouds: xyz, not normals).
+        backend: ``"auto"`` (default), ``"eager"`` or ``"compiled"``: how elements find their bins
+            (see :func:`rqbench.augment.functional.randomized_quantization`); the output is the
+            same bit for bit, only the speed differs.
 
     Example::
 
         rq = RandomizedQuantization(bins=8)            # (B, C, H, W) batches
         rq_pts = RandomizedQuantization(30, channel_dim=-1)   # (B, N, 3) clouds
+        rq_fast = RandomizedQuantization(8, backend="compiled")  # fused kernel from the first call
     """
 
     stage = Stage.CHANNEL
@@ -50,9 +55,11 @@ class RandomizedQuantization(Augmentation):
         generator: torch.Generator | None = None,
         straight_through: bool = False,
         channels: tuple[int, ...] | None = None,
+        backend: Backend = "auto",
     ) -> None:
         super().__init__()
         check_quantizer_args(bins, spacing, values)
+        self.backend: Backend = check_backend(backend)
         if isinstance(batch_dims, bool) or not isinstance(batch_dims, int) or batch_dims < 0:
             raise ValueError(f"batch_dims must be an int >= 0, got {batch_dims!r}")
         if isinstance(channel_dim, bool) or not isinstance(channel_dim, int):
@@ -67,7 +74,11 @@ class RandomizedQuantization(Augmentation):
         self.batch_dims = batch_dims
         self.generator = generator
         self.straight_through = straight_through
-        if channels is not None and (not isinstance(channels, tuple) or not channels or not all(isinstance(c, int) and not isinstance(c, bool) for c in channels)):
+        if channels is not None and (
+            not isinstance(channels, tuple)
+            or not channels
+            or not all(isinstance(c, int) and not isinstance(c, bool) for c in channels)
+        ):
             raise ValueError(f"channels must be None or a non-empty tuple of ints, got {channels!r}")
         self.channels = channels
 
@@ -86,6 +97,7 @@ class RandomizedQuantization(Augmentation):
             p=self.p,
             generator=self.generator,
             straight_through=self.straight_through,
+            backend=self.backend,
         )
 
     def extra_repr(self) -> str:
@@ -93,4 +105,5 @@ class RandomizedQuantization(Augmentation):
             f"bins={self.bins}, spacing={self.spacing!r}, values={self.values!r}, p={self.p}, "
             f"channel_dim={self.channel_dim}, batch_dims={self.batch_dims}"
             + (f", channels={self.channels}" if self.channels is not None else "")
+            + (f", backend={self.backend!r}" if self.backend != "auto" else "")
         )
