@@ -60,6 +60,7 @@ def test_stale_temporaries_are_removed(tmp_path) -> None:
     assert (tmp_path / "keep.txt").exists()
 
 
+@pytest.mark.slow
 def test_two_identical_benches_run_every_run_exactly_once(tmp_path) -> None:
     args = [
         sys.executable,

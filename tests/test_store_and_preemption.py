@@ -39,6 +39,7 @@ def test_four_processes_writing_one_tree_lose_and_duplicate_no_row(tmp_path) -> 
     assert sorted(rebuilt["run_key"]) == sorted(index["run_key"])
 
 
+@pytest.mark.slow
 def test_run_directories_from_two_machines_merge(tmp_path) -> None:
     for machine, spec in (("a", "rq(bins=2)"), ("b", "rq(bins=3)")):
         subprocess.run(

@@ -53,6 +53,7 @@ def test_tensorboard_gets_steps_evaluation_config_and_the_monitor(tmp_path) -> N
     assert losses(tmp_path / "plain" / "runs" / plain.key) == losses(tmp_path / "runs" / cfg.key)
 
 
+@pytest.mark.slow
 def test_plain_progress_lines_in_a_redirected_log(tmp_path) -> None:
     log = tmp_path / "log.txt"
     args = [
@@ -131,6 +132,7 @@ def test_export_errors_are_one_clear_line(tmp_path) -> None:
         assert result.exit_code == 2 and message in " ".join(result.output.split())
 
 
+@pytest.mark.slow
 def test_a_one_file_plugin_from_the_command_line(tmp_path) -> None:
     plugin = tmp_path / "negate.py"
     plugin.write_text(

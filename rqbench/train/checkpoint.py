@@ -45,7 +45,7 @@ def load_checkpoint(path: Path, config_key: str, map_location: torch.device | st
             f"checkpoint {path} cannot be read ({type(exc).__name__}: {' '.join(str(exc).split())[:160]}); "
             "delete it to start the run over, or run with --no-resume"
         ) from None
-    if not isinstance(state, dict) or "step" not in state:
+    if not isinstance(state, dict) or "config_key" not in state:
         raise CheckpointCorruptError(f"checkpoint {path} is not an rqbench checkpoint; delete it to start the run over")
     if state.get("config_key") != config_key:
         raise CheckpointMismatchError(

@@ -47,6 +47,7 @@ def run(tmp_path: Path, processes: int) -> list[dict[str, object]]:
     return json.loads(out.read_text())
 
 
+@pytest.mark.slow
 def test_two_gloo_processes_evaluate_like_one(tmp_path: Path) -> None:
     one, two = run(tmp_path, 1), run(tmp_path, 2)
     assert [(r["protocol"], r["label_fraction"]) for r in one] == [(r["protocol"], r["label_fraction"]) for r in two]

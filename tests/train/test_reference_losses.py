@@ -62,7 +62,10 @@ def losses(case: str, run_dir: Path) -> list[float]:
     return [json.loads(line)["loss"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize(
+    "case",
+    [pytest.param(c, marks=pytest.mark.slow) if c.startswith("points") else c for c in sorted(CASES)],
+)  # the points case builds the full furniture cache on a fresh machine (about 80 s): slow
 def test_losses_are_those_before_the_refactor(case: str, tmp_path: Path) -> None:
     threads = torch.get_num_threads()
     try:
