@@ -71,10 +71,11 @@ class Workspace:
             write_atomic(metadata_path(target), metadata_path(Path(path)).read_text())
             write_atomic(target, Path(path).read_bytes())
 
-    def forget(self, cfg: RunConfig) -> None:
-        """Make a finished or partial run start over (``--force``): its checkpoint, log and markers go;
-        its rows are replaced when it finishes again."""
-        for name in (DONE, FAILED, CHECKPOINT, METRICS, RUN_ROWS):
+    def forget(self, cfg: RunConfig, keep_checkpoint: bool = False) -> None:
+        """Make a finished or partial run start over (``--force``): its checkpoint (unless it is re-scored:
+        ``keep_checkpoint``), log and markers go; its rows are replaced when it finishes again."""
+        names = (DONE, FAILED, METRICS, RUN_ROWS) if keep_checkpoint else (DONE, FAILED, CHECKPOINT, METRICS, RUN_ROWS)
+        for name in names:
             (self.run_dir(cfg) / name).unlink(missing_ok=True)
 
     def finished_pretraining(self, cfg: RunConfig) -> Path | None:
@@ -195,7 +196,10 @@ def run(
     if workspace.is_done(cfg) and not force:
         return workspace.rows(cfg)
     run_dir = workspace.run_dir(cfg)
-    if evaluate_only and cfg.pretrain and workspace.finished_pretraining(cfg) is None:
+    # one scan for a finished pretraining to re-score: `run --force` pretrains anew, `eval --force` re-scores
+    found = workspace.finished_pretraining(cfg) if cfg.pretrain else None
+    source = found if evaluate_only or not force else None
+    if evaluate_only and cfg.pretrain and source is None:
         raise NoPretrainingError(
             f"no finished pretraining with key {cfg.pretrain_key} (and its checkpoint.pt) "
             f"under {workspace.root / 'runs'}; "
@@ -203,11 +207,11 @@ def run(
         )
     with _held(run_dir, env):  # one process works in a run at a time (another skips it)
         if force and env.is_main:
-            workspace.forget(cfg)
+            workspace.forget(cfg, keep_checkpoint=source is not None)
         barrier(env)
         if workspace.is_done(cfg):  # finished by another process while this one waited for the lock
             return workspace.rows(cfg)
-        return _start(cfg, workspace, env, run_dir, force, evaluate_only, resume, progress, loggers, log_every)
+        return _start(cfg, workspace, env, run_dir, source, resume, progress, loggers, log_every)
 
 
 @contextlib.contextmanager
@@ -238,15 +242,13 @@ def _start(
     workspace: Workspace,
     env: DistEnv,
     run_dir: Path,
-    force: bool,
-    evaluate_only: bool,
+    source: Path | None,
     resume: bool,
     progress: bool,
     loggers: Sequence[str],
     log_every: float,
 ) -> pd.DataFrame:
-    """Run ``cfg`` in ``run_dir`` (its lock held): evaluate a finished pretraining or pretrain, then evaluate."""
-    source = workspace.finished_pretraining(cfg) if cfg.pretrain and not force else None
+    """Run ``cfg`` in ``run_dir`` (its lock held): re-score ``source``'s pretraining or pretrain, then evaluate."""
     if env.is_main:
         write_atomic(run_dir / "config.json", json.dumps(cfg.to_dict(), indent=2, sort_keys=True))
         (run_dir / FAILED).unlink(missing_ok=True)

@@ -110,3 +110,17 @@ BLOBS_TABLE = TableSpec(
 )
 if "blobs-table" not in TABLES:
     TABLES.register("blobs-table")(BLOBS_TABLE)
+
+
+def negate_plugin(path, name: str = "negate", summary: str = "Flip the sign of every value."):
+    """Write the README's one-file ``negate`` augmentation plugin (registered as ``name``) to ``path``."""
+    path.write_text(
+        "from rqbench.augment import Augmentation, Stage, register_augmentation\n\n\n"
+        f"@register_augmentation({name!r})\n"
+        "class Negate(Augmentation):\n"
+        f'    """{summary}"""\n\n'
+        "    stage = Stage.CHANNEL\n\n"
+        "    def forward(self, x):\n"
+        "        return -x\n"
+    )
+    return path

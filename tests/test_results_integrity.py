@@ -7,13 +7,13 @@ import json
 import os
 import stat
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import blobs_modality  # noqa: F401  (registers the blobs modality and blobs-table)
 import pandas as pd
 import pytest
+from blobs_modality import negate_plugin
 from typer.testing import CliRunner
 
 from rqbench.cli import app
@@ -70,19 +70,7 @@ def test_keys_see_processes_and_component_versions(tmp_path, monkeypatch) -> Non
 
 
 def test_editing_a_plugin_file_changes_the_key(tmp_path, monkeypatch) -> None:
-    plugin = tmp_path / "negate_plugin_for_keys.py"
-    plugin.write_text(
-        textwrap.dedent('''
-        from rqbench.augment import Augmentation, Stage, register_augmentation
-
-        @register_augmentation("negate-keys-test")
-        class Negate(Augmentation):
-            """-x (test plugin)."""
-            stage = Stage.CHANNEL
-            def forward(self, x):
-                return -x
-    ''')
-    )
+    plugin = negate_plugin(tmp_path / "negate_plugin_for_keys.py", "negate-keys-test", "-x (test plugin).")
     monkeypatch.syspath_prepend(str(tmp_path))
     __import__("negate_plugin_for_keys")
     first = make_config("blobs", "moco", "negate-keys-test")
@@ -119,6 +107,10 @@ def test_evaluation_settings_reuse_the_finished_pretraining(tmp_path) -> None:
     assert time.perf_counter() - started < 60
     # rqbench eval never pretrains
     invoke("eval", *base, "--set", "eval.knn_k=7")
+    invoke("eval", *base, "--set", "eval.knn_k=7", "--force")  # re-scores; never pretrains
+    forced = make_config("blobs", "moco", "rq(bins=4)", epochs=1, **{"eval.knn_k": 7})
+    assert not (tmp_path / "runs" / forced.key / "metrics.jsonl").exists()
+    assert json.loads((tmp_path / "runs" / forced.key / "done.json").read_text())["pretrained_in"] == a.key
     missing = invoke("eval", "blobs", "--aug", "rq(bins=3)", "--results", str(tmp_path), code=2)
     assert "no finished pretraining" in missing
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from blobs_modality import negate_plugin
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from typer.testing import CliRunner
 
@@ -134,19 +135,7 @@ def test_export_errors_are_one_clear_line(tmp_path) -> None:
 
 @pytest.mark.slow
 def test_a_one_file_plugin_from_the_command_line(tmp_path) -> None:
-    plugin = tmp_path / "negate.py"
-    plugin.write_text(
-        textwrap.dedent('''
-        from rqbench.augment import Augmentation, Stage, register_augmentation
-
-        @register_augmentation("negate")
-        class Negate(Augmentation):
-            """Flip the sign of every value."""
-            stage = Stage.CHANNEL
-            def forward(self, x):
-                return -x
-    ''')
-    )
+    plugin = negate_plugin(tmp_path / "negate.py", "negate", "Flip the sign of every value.")
     base = [sys.executable, str(CLI)]
     unknown = subprocess.run(
         [*base, "run", "blobs", "--aug", "negate", "--results", str(tmp_path)], capture_output=True, text=True
