@@ -412,10 +412,17 @@ def bench_command(
         ..., help="Table to fill: table1, table3, table4, figure5, table6, table7, table9, table10."
     ),
     preset: str = typer.Option("quick", help="Preset of every run."),
-    seeds: int = typer.Option(3, min=1, help="Seeds per config (0..seeds-1)."),
+    seeds: int = typer.Option(3, min=1, help="Seeds per config (0..seeds-1); with --until-decided, the first look's."),
     results: Path = typer.Option(Path("results"), help="Results directory (runs/, results.csv, tables/)."),
     device: str | None = typer.Option(None, help="cpu or cuda (default: cuda when available)."),
     progress: bool = typer.Option(True, help="Show progress bars."),
+    until_decided: bool = typer.Option(
+        False,
+        "--until-decided",
+        help="Add seeds in looks, only to the runs of undecided claims (rqbench/sequential.py).",
+    ),
+    budget: str | None = typer.Option(None, help="With --until-decided: time to spend on the table, e.g. 2h, 90m."),
+    max_seeds: int = typer.Option(12, min=2, help="With --until-decided: seeds per run at the last look."),
     shard_of: str = typer.Option(
         "0/1", "--shard", help="Run share i of n ('i/n'): n bench processes given 0/n..n-1/n split the table's runs."
     ),
@@ -440,7 +447,13 @@ def bench_command(
 
     With --launcher local or slurm each missing run is a job (submitit; a job array per table on
     Slurm), with torchrun inside a job that uses several processes; --status shows every run's state.
-    --shard splits an inline bench over machines without a scheduler."""
+    --shard splits an inline bench over machines without a scheduler.
+
+    --until-decided: the first look runs every row with --seeds seeds; then, at up to 5 planned looks
+    up to --max-seeds, only the runs of the paper-metric claims still undecided get more seeds, until
+    every claim is decided or --budget is spent. Tests use Pocock's constant nominal level so the
+    overall error rate stays 5 %; the design and its looks are kept in
+    RESULTS/tables/NAME_PRESET_sequential.json (a stopped bench resumes from it)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from rqbench.distributed import init_distributed, launched_world_size
@@ -465,10 +478,26 @@ def bench_command(
             for r in requests
         ]
         configs = shard(made, *parse_shard(shard_of))
+        if until_decided:
+            from rqbench.sequential import SequentialDesign, parse_budget
+            from rqbench.tables.claims import claims_for
+
+            if launcher != "inline" or shard_of != "0/1" or status:
+                raise ValueError("--until-decided runs inline on one machine: drop --launcher/--shard/--status")
+            if not claims_for(spec.name):
+                raise ValueError(f"{spec.name} has no claims to decide; --until-decided needs a table with claims")
+            design = SequentialDesign(first_seeds=seeds, max_seeds=max_seeds)
+            budget_s = parse_budget(budget) if budget is not None else None
+        elif budget is not None:
+            raise ValueError("--budget applies to --until-decided only; add --until-decided or drop --budget")
         if launcher != "inline" or status:
             _launch_or_status(table, requests, configs, preset, results, launcher, resources, jobs, status)
             return
         env = init_distributed(device)
+    if until_decided:
+        with _reported(ValueError, KeyError), _device_errors(), _preemptible():
+            _until_decided(spec.name, preset, results, design, budget_s, env, progress, world)
+        return
     workspace = Workspace(results)
     todo = [c for c in configs if not workspace.is_done(c)]
     if env.is_main:
@@ -496,6 +525,102 @@ def bench_command(
         with _reported(ValueError, KeyError):
             rebuild_index(results)  # results.csv from every run directory's rows.csv
             _render(table, preset, results, env.world_size)
+
+
+def _until_decided(
+    table: str, preset: str, results: Path, design: Any, budget_s: float | None, env: Any, progress: bool, world: int
+) -> None:
+    """``bench --until-decided``: run look by look (rules in :mod:`rqbench.sequential`), resumable."""
+    import statistics
+
+    from rqbench.results import rebuild_index
+    from rqbench.runlock import RunLockedError
+    from rqbench.runner import Workspace, make_config, run
+    from rqbench.sequential import Look, SequentialState, load_state, round_budget_ok, state_path, undecided
+    from rqbench.tables import TABLES
+    from rqbench.tables.claims import claims_for, claims_markdown, evaluate_claims, pretraining_gains
+
+    spec = TABLES.get(table)
+    path = state_path(results, spec.name, preset)
+    state = load_state(results, spec.name, preset) or SequentialState(spec.name, preset, design)
+    if state.design != design:
+        raise ValueError(
+            f"{path} holds a design with --seeds {state.design.first_seeds} --max-seeds {state.design.max_seeds}; "
+            f"rerun with those to resume it, or delete the file to start a new design"
+        )
+    claim_runs = {
+        c.id: {cell.run for cell in spec.cells() if cell.run is not None and cell.row.label in c.rows
+               and cell.column.label == c.column}
+        for c in claims_for(spec.name)
+    }  # fmt: skip
+    workspace = Workspace(results)
+    spent_before, began = state.spent_s, time.monotonic()
+    durations: list[float] = []
+    wanted = list(dict.fromkeys(spec.runs()))  # the first look runs every row (the random-init row too)
+    nominal = design.nominal_alpha
+    if env.is_main:
+        console.print(
+            f"{spec.name} until decided: looks at {', '.join(map(str, design.looks))} seeds, Pocock constant "
+            f"{design.constant:.3f} (nominal level {nominal:.4f}, overall {design.alpha:g})"
+            + (f", budget {budget_s / 3600:.2f} h ({state.spent_s / 3600:.2f} h spent)" if budget_s else "")
+        )
+
+    def judge() -> list[Any]:
+        rebuild_index(results)
+        rendered, _ = _rendered(spec.name, preset, results, world)
+        return evaluate_claims(spec, rendered.per_seed, alpha=nominal)
+
+    state.stopped = ""
+    for number, seeds in enumerate(design.looks):
+        todo = [
+            cfg
+            for t in wanted
+            for s in range(seeds)
+            if not workspace.is_done(
+                cfg := make_config(t.modality, t.method, t.aug, preset, s, t.pretrain, world_size=world,
+                                   **dict(t.overrides))
+            )
+        ]  # fmt: skip
+        for cfg in todo:
+            estimate = statistics.median(durations) if durations else 0.0
+            if not round_budget_ok(state.spent_s, budget_s, estimate):
+                state.stopped = f"budget spent at look {number + 1} ({state.spent_s / 3600:.2f} h)"
+                break
+            started = time.monotonic()
+            try:
+                run(cfg, workspace, env, progress=progress)
+            except RunLockedError as exc:
+                console.print(f"skipped: {escape(str(exc))}")
+            durations.append(time.monotonic() - started)
+            state.spent_s = spent_before + time.monotonic() - began
+            if env.is_main:
+                state.save(path)
+        if not env.is_main:
+            continue
+        found = judge()
+        left = undecided((r.claim.id, r.verdict, r.claim.on_paper_metric) for r in found)
+        state.spent_s = spent_before + time.monotonic() - began
+        look = Look(seeds, left, len(todo), round(state.spent_s, 1))
+        state.looks = [*state.looks[:number], look]
+        paper = [r for r in found if r.claim.on_paper_metric]
+        console.print(
+            f"look {number + 1}/{len(design.looks)} ({seeds} seeds): {len(paper) - len(left)} of {len(paper)} "
+            f"paper-metric claims decided; undecided: {', '.join(left) or 'none'}"
+        )
+        if not left:
+            state.stopped = state.stopped or f"every paper-metric claim decided at look {number + 1}"
+        elif number == len(design.looks) - 1:
+            state.stopped = state.stopped or f"max seeds ({seeds}) reached"
+        state.save(path)
+        if state.stopped:
+            break
+        wanted = list(dict.fromkeys(t for cid in left for t in claim_runs[cid]))
+    if env.is_main:
+        console.print(f"stopped: {state.stopped}; state in {path}")
+        rendered = _render(spec.name, preset, results, world)
+        found = evaluate_claims(spec, rendered.per_seed, alpha=nominal)
+        text = claims_markdown(spec, found, pretraining_gains(spec, rendered.per_seed))
+        console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 def _resources(path: Path | None, given: dict[str, Any], sbatch: list[str]) -> Resources:
@@ -603,12 +728,14 @@ def table_command(
     A cell takes only runs whose whole resolved configuration is the table's preset for that
     cell; other runs of the table's rows are counted and named with the settings that differ.
     Under a table with claims (see `rqbench claims`): each claim's verdict and the pretraining gain."""
+    from rqbench.sequential import nominal_alpha
     from rqbench.tables.claims import claims_for, claims_markdown, evaluate_claims, pretraining_gains
 
     with _reported(ValueError, KeyError):
         rendered = _render(table, preset, results, world_size)
         if claims_for(rendered.table.name):
-            found = evaluate_claims(rendered.table, rendered.per_seed)
+            alpha = nominal_alpha(results, rendered.table.name, preset)
+            found = evaluate_claims(rendered.table, rendered.per_seed, alpha=alpha)
             gains = pretraining_gains(rendered.table, rendered.per_seed)
             console.print(claims_markdown(rendered.table, found, gains), markup=False, highlight=False, soft_wrap=True)
 
@@ -628,6 +755,7 @@ def claims_command(
     The per-seed values behind the verdicts go to RESULTS/tables/NAME_PRESET_seeds.csv; the rules are in
     rqbench/stats.py."""
     from rqbench.io import write_atomic
+    from rqbench.sequential import nominal_alpha
     from rqbench.tables import claims
 
     found: list[claims.ClaimResult] = []
@@ -638,7 +766,7 @@ def claims_command(
             spec = rendered.table
             if not claims.claims_for(spec.name):
                 raise ValueError(f"{spec.name} has no claims; tables with claims: {', '.join(claims.CLAIMS)}")
-            part = claims.evaluate_claims(spec, rendered.per_seed)
+            part = claims.evaluate_claims(spec, rendered.per_seed, alpha=nominal_alpha(results, spec.name, preset))
             part_gains = claims.pretraining_gains(spec, rendered.per_seed)
             seeds = rendered.per_seed.to_csv(index=False, lineterminator="\n")
             written = write_atomic(results / "tables" / f"{spec.name}_{preset}_seeds.csv", seeds)

@@ -38,6 +38,14 @@ class EvalSettings:
             encoder on the modality's first classification task is logged (``monitor/knn_top1``;
             solo-learn's and lightly's online monitor); ``None``: no monitor. It never changes the
             pretraining (the global RNG is kept aside while it runs).
+        label_draws: a low-label (fraction < 1) linear probe, classification or segmentation, is
+            fitted on this many seeded, stratified label subsets and its scores averaged
+            (:func:`rqbench.evaluate.splits.draw_seed`; 1: one subset, as before this setting).
+        cv_folds: ``None``: probes fit on the task's training split and score its test split.
+            ``k``: the frozen-feature protocols (``linear``, ``knn``) pool both splits' labelled
+            samples and average over repeated stratified ``k``-fold (for small test sets;
+            :func:`rqbench.evaluate.splits.repeated_stratified_kfold`).
+        cv_repeats: fold assignments of the repeated k-fold (with ``cv_folds``).
     """
 
     protocols: tuple[str, ...] = ("linear", "knn")
@@ -56,6 +64,9 @@ class EvalSettings:
     seg_label_fractions: tuple[float, ...] | None = None
     seg_linear_epochs: int | None = None
     monitor_every: int | None = None
+    label_draws: int = 1
+    cv_folds: int | None = None
+    cv_repeats: int = 1
 
     def __post_init__(self) -> None:
         unknown = [p for p in self.protocols if p not in PROTOCOLS]
@@ -98,6 +109,11 @@ class EvalSettings:
             )
         if self.seg_linear_epochs is not None:
             check_range(self.seg_linear_epochs >= 1, "eval.seg_linear_epochs", self.seg_linear_epochs, ">= 1")
+        check_range(self.label_draws >= 1, "eval.label_draws", self.label_draws, ">= 1")
+        check_range(
+            self.cv_folds is None or self.cv_folds >= 2, "eval.cv_folds", self.cv_folds, ">= 2, or None (no k-fold)"
+        )
+        check_range(self.cv_repeats >= 1, "eval.cv_repeats", self.cv_repeats, ">= 1")
 
 
 @dataclass(frozen=True)
@@ -261,6 +277,9 @@ ADDED_LATER: dict[str, dict[str, Any]] = {
         "seg_label_fractions": None,
         "seg_linear_epochs": None,
         "monitor_every": None,
+        "label_draws": 1,
+        "cv_folds": None,
+        "cv_repeats": 1,
     },
     "": {"steps": None},
 }

@@ -273,7 +273,9 @@ def verdict(
     reference_effect: float | None,
     seeds_needed: float,
     n: int,
+    *,
+    alpha: float = ALPHA,
 ) -> str:
     """:func:`verdicts` for one claim (``reference_effect`` ``None``: the paper gives none)."""
     ref = float("nan") if reference_effect is None else reference_effect
-    return str(verdicts(mean, low, high, p_adjusted, direction, ref, seeds_needed, n)[()])
+    return str(verdicts(mean, low, high, p_adjusted, direction, ref, seeds_needed, n, alpha=alpha)[()])

@@ -15,6 +15,12 @@ test images):
   MoCo momentum 0.9 instead of 0.99: 47.8 / 71.1 / 63.6 (worse); scratch 46.1 / 70.1 / 61.8;
 * the linear probe on scratch features was under-converged at 60 epochs, lr 1e-3 (70.1);
   200 epochs at lr 1e-2 give 73.9 in 1.4 s, so the probe uses those.
+
+Evaluation noise (issue 16, chosen on the noise figures of the committed runs, not on any
+augmentation's result): the 2k test images added binomial noise (about 0.95 points) comparable to
+the seed noise, so the quick preset scores on the full 10,000 Fashion-MNIST test images
+(``eval_test_samples=None``), and the 1 %-label probe averages 5 seeded label-subset draws
+(``eval.label_draws``), the noisiest measure of the three.
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ QUICK = Preset(
         "source": "fashion-mnist",
         "pretrain_samples": 10_000,
         "eval_train_samples": 10_000,
-        "eval_test_samples": 2_000,
+        "eval_test_samples": None,
         "size": 28,
     },
     checkpoint_every=50,
@@ -51,6 +57,7 @@ QUICK = Preset(
         knn_k=200,
         knn_temperature=0.1,
         batch_size=512,
+        label_draws=5,
     ),
 )
 

@@ -19,6 +19,7 @@ from rqbench.evaluate.knn import knn_accuracy
 from rqbench.evaluate.linear import linear_probe
 from rqbench.evaluate.metrics import SCORE_METRICS
 from rqbench.evaluate.seg_protocol import evaluate_segmentation
+from rqbench.evaluate.splits import draw_seed, repeated_stratified_kfold
 from rqbench.modality import Modality, Task
 from rqbench.preset import PROTOCOLS as PROTOCOLS  # re-exported for the table specs
 from rqbench.preset import Preset
@@ -41,10 +42,13 @@ def evaluate_encoder(
     """Rows ``{dataset, protocol, label_fraction, metric, value}`` for every task and protocol.
 
     Linear probe: frozen, standardized features, one probe per label fraction (seeded,
-    stratified subset of the training labels), scored with the task's ``metric``
-    (:data:`~rqbench.evaluate.metrics.SCORE_METRICS`: ``top1``, ``auroc``). kNN: all training
-    labels. Fine-tune: a linear head on the encoder, trained end to end, per label fraction.
-    kNN and fine-tuning report top-1 accuracy whatever the task's metric.
+    stratified subset of the training labels; below 1, the mean over ``eval.label_draws`` subsets),
+    scored with the task's ``metric`` (:data:`~rqbench.evaluate.metrics.SCORE_METRICS`: ``top1``,
+    ``auroc``). kNN: all training labels. With ``eval.cv_folds`` both frozen-feature protocols
+    average over a repeated stratified k-fold of the pooled labelled samples instead of the task's
+    own split (:func:`feature_splits`). Fine-tune: a linear head on the encoder, trained end to end,
+    per label fraction (one subset draw, the task's own split). kNN and fine-tuning report top-1
+    accuracy whatever the task's metric.
     """
     settings = preset.eval
     unknown = sorted(set(settings.protocols) - set(PROTOCOLS))
@@ -87,6 +91,22 @@ def sharded_features(
     return features, labels
 
 
+Split = tuple[Tensor, Tensor, Tensor, Tensor]
+"""Features and labels a probe fits on, then features and labels it is scored on."""
+
+
+def feature_splits(
+    train_x: Tensor, train_y: Tensor, test_x: Tensor, test_y: Tensor, folds: int | None, repeats: int, seed: int
+) -> list[Split]:
+    """What the frozen-feature probes fit and score on: the task's own split (``folds`` ``None``), or
+    every fold of a repeated stratified ``folds``-fold over both splits' samples pooled
+    (:func:`~rqbench.evaluate.splits.repeated_stratified_kfold`, seeded by the run's ``seed``)."""
+    if folds is None:
+        return [(train_x, train_y, test_x, test_y)]
+    x, y = torch.cat([train_x, test_x]), torch.cat([train_y, test_y])
+    return [(x[fit], y[fit], x[held], y[held]) for fit, held in repeated_stratified_kfold(y, folds, repeats, seed)]
+
+
 def _evaluate_task(
     encoder: nn.Module,
     feature_dim: int,
@@ -114,35 +134,42 @@ def _evaluate_task(
         test_x, test_y = sharded_features(encoder, task.test, modality, preset, device, env)
     if not env.is_main:  # every rank extracted its share of the features; the probes run on rank 0
         return rows
+    if needs_features:
+        splits = feature_splits(train_x, train_y, test_x, test_y, settings.cv_folds, settings.cv_repeats, seed)
     if "linear" in settings.protocols:
         for fraction in settings.label_fractions:
-            idx = label_fraction_indices(train_y, fraction, seed)
-            result = linear_probe(
-                train_x[idx],
-                train_y[idx],
-                test_x,
-                test_y,
-                num_classes=task.num_classes,
-                epochs=settings.linear_epochs,
-                lr=settings.linear_lr,
-                weight_decay=settings.linear_weight_decay,
-                batch_size=settings.batch_size,
-                seed=seed,
-                val_fraction=settings.val_fraction,
-                patience=settings.patience,
-            )
-            if task.metric == "top1":
-                row("linear", fraction, result.accuracy)
-            else:  # the task's own metric of the kept probe's scores on the test set
-                with torch.no_grad():
-                    scores = result.linear(test_x.to(result.linear.weight.device))
-                row("linear", fraction, score_metric(scores, test_y), task.metric)
+            draws = 1 if fraction == 1.0 else settings.label_draws
+            scores = []
+            for fit_x, fit_y, score_x, score_y in splits:
+                for draw in range(draws):
+                    idx = label_fraction_indices(fit_y, fraction, draw_seed(seed, draw))
+                    result = linear_probe(
+                        fit_x[idx],
+                        fit_y[idx],
+                        score_x,
+                        score_y,
+                        num_classes=task.num_classes,
+                        epochs=settings.linear_epochs,
+                        lr=settings.linear_lr,
+                        weight_decay=settings.linear_weight_decay,
+                        batch_size=settings.batch_size,
+                        seed=seed,
+                        val_fraction=settings.val_fraction,
+                        patience=settings.patience,
+                    )
+                    if task.metric == "top1":
+                        scores.append(result.accuracy)
+                    else:  # the task's own metric of the kept probe's scores on the test set
+                        with torch.no_grad():
+                            logits = result.linear(score_x.to(result.linear.weight.device))
+                        scores.append(score_metric(logits, score_y))
+            row("linear", fraction, sum(scores) / len(scores), task.metric)
     if "knn" in settings.protocols:
-        row(
-            "knn",
-            1.0,
-            knn_accuracy(train_x, train_y, test_x, test_y, k=settings.knn_k, temperature=settings.knn_temperature),
-        )
+        accuracies = [
+            knn_accuracy(fit_x, fit_y, score_x, score_y, k=settings.knn_k, temperature=settings.knn_temperature)
+            for fit_x, fit_y, score_x, score_y in splits
+        ]
+        row("knn", 1.0, sum(accuracies) / len(accuracies))
     if "finetune" in settings.protocols:
         labels = _labels(task.train)
         for fraction in settings.label_fractions:

@@ -12,6 +12,7 @@ from torch.utils.data import Dataset, Subset
 from rqbench.evaluate.batches import eval_batches
 from rqbench.evaluate.fractions import label_fraction_indices
 from rqbench.evaluate.segment_probe import finetune_seg, linear_seg, point_features
+from rqbench.evaluate.splits import draw_seed
 from rqbench.modality import Modality, Task
 from rqbench.preset import Preset
 
@@ -28,7 +29,8 @@ def evaluate_segmentation(
     """Rows ``{dataset, protocol, label_fraction, metric (c_miou / i_miou), value}`` of one segmentation task.
 
     Label fractions (``seg_label_fractions``, else ``label_fractions``) are seeded subsets of the
-    training shapes, stratified by category.
+    training shapes, stratified by category; below 1, ``linear_seg`` averages ``eval.label_draws``
+    such subsets (:func:`~rqbench.evaluate.splits.draw_seed`), ``finetune_seg`` uses the first.
     """
     settings = preset.eval
     assert task.parts_of is not None
@@ -42,8 +44,8 @@ def evaluate_segmentation(
     categories = _categories(task.train)
     rows: list[dict[str, Any]] = []
 
-    def add(protocol: str, fraction: float, result: Any) -> None:
-        for metric, value in (("c_miou", result.c_miou), ("i_miou", result.i_miou)):
+    def add(protocol: str, fraction: float, c_miou: float, i_miou: float) -> None:
+        for metric, value in (("c_miou", c_miou), ("i_miou", i_miou)):
             rows.append(
                 {
                     "dataset": task.name,
@@ -57,24 +59,26 @@ def evaluate_segmentation(
     if "linear_seg" in settings.protocols:
         train = point_features(encoder, eval_batches(task.train, modality, preset), device)
         test = point_features(encoder, eval_batches(task.test, modality, preset), device)
+        epochs = settings.seg_linear_epochs if settings.seg_linear_epochs is not None else settings.linear_epochs
         for fraction in fractions:
-            idx = label_fraction_indices(categories, fraction, seed).tolist()
-            subset = ([train[0][i] for i in idx], [train[1][i] for i in idx], [train[2][i] for i in idx])
-            epochs = settings.seg_linear_epochs if settings.seg_linear_epochs is not None else settings.linear_epochs
-            add(
-                "linear_seg",
-                fraction,
-                linear_seg(
-                    subset,
-                    test,
-                    task.parts_of,
-                    task.num_classes,
-                    epochs=epochs,
-                    lr=settings.linear_lr,
-                    weight_decay=settings.linear_weight_decay,
-                    seed=seed,
-                ),
-            )
+            draws = 1 if fraction == 1.0 else settings.label_draws
+            results = []
+            for draw in range(draws):
+                idx = label_fraction_indices(categories, fraction, draw_seed(seed, draw)).tolist()
+                subset = ([train[0][i] for i in idx], [train[1][i] for i in idx], [train[2][i] for i in idx])
+                results.append(
+                    linear_seg(
+                        subset,
+                        test,
+                        task.parts_of,
+                        task.num_classes,
+                        epochs=epochs,
+                        lr=settings.linear_lr,
+                        weight_decay=settings.linear_weight_decay,
+                        seed=seed,
+                    )
+                )
+            add("linear_seg", fraction, sum(r.c_miou for r in results) / draws, sum(r.i_miou for r in results) / draws)
     if "finetune_seg" in settings.protocols:
         for fraction in fractions:
             shapes = Subset(task.train, label_fraction_indices(categories, fraction, seed).tolist())
@@ -95,7 +99,7 @@ def evaluate_segmentation(
                 device=device,
                 seed=seed,
             )
-            add("finetune_seg", fraction, result)
+            add("finetune_seg", fraction, result.c_miou, result.i_miou)
     return rows
 
 

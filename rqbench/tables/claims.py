@@ -354,7 +354,7 @@ class ClaimResult:
     """A claim's statistics and verdict (rules: :mod:`rqbench.stats`).
 
     ``mean`` is the mean over the common seeds of the per-seed contrast ``mean(A) - mean(B)``; ``se``
-    and ``df`` are paired or pooled (``error`` says which); ``low``/``high`` the 95 % t interval;
+    and ``df`` are paired or pooled (``error`` says which); ``low``/``high`` the ``1 - alpha`` t interval;
     ``p`` two-sided, ``p_adjusted`` by Holm over the ``family_size`` claims of its family;
     ``reference_effect`` the paper's effect rescaled to our metric (``scale`` times it), ``margin``
     the equivalence margin; ``sd`` the per-seed sd of the contrast, ``seeds_needed`` for 80 % power.
@@ -377,6 +377,7 @@ class ClaimResult:
     sd: float
     seeds_needed: float
     verdict: str
+    alpha: float = stats.ALPHA
 
     @property
     def n_seeds(self) -> int:
@@ -411,6 +412,7 @@ class ClaimResult:
             "sd": self.sd,
             "seeds_needed": self.seeds_needed,
             "verdict": self.verdict,
+            "alpha": self.alpha,
             "sentence": c.sentence,
         }
         return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in out.items()}
@@ -484,7 +486,7 @@ def _reference(spec: TableSpec, claim: Claim, values: SeedValues) -> tuple[float
 
 
 def evaluate_claims(
-    spec: TableSpec, per_seed: pd.DataFrame, claims: Sequence[Claim] | None = None
+    spec: TableSpec, per_seed: pd.DataFrame, claims: Sequence[Claim] | None = None, *, alpha: float = stats.ALPHA
 ) -> list[ClaimResult]:
     """One :class:`ClaimResult` per claim of ``spec`` (default: :func:`claims_for` its name).
 
@@ -494,6 +496,8 @@ def evaluate_claims(
     (at least ``POOL_MIN_ROWS`` pretrained rows measured on those seeds in that column, only
     pretrained rows in the claim, paired df below ``POOL_BELOW_DF``); a 95 % t interval; Holm within
     the table, the paper-metric claims and the extra-metric claims as two families; the verdict.
+    ``alpha`` is the level of the tests and ``1 - alpha`` the intervals' coverage: 0.05, or the nominal
+    level of a group-sequential design (:mod:`rqbench.sequential`) when the table was seeded until decided.
     """
     chosen = claims_for(spec.name) if claims is None else tuple(claims)
     rows = {r.label: r for r in spec.rows}
@@ -522,7 +526,7 @@ def evaluate_claims(
                 se, df = float(stats.contrast_se(ms, w, n)), float(df_arr)
                 sd = math.sqrt(ms * float((w**2).sum()))
                 error = f"pooled ({len(pool)} rows)"
-        low, high = (float(x) for x in stats.t_interval(mean, se, df))
+        low, high = (float(x) for x in stats.t_interval(mean, se, df, 1.0 - alpha))
         scale, reference = _reference(spec, claim, values)
         found.append(
             {
@@ -530,7 +534,8 @@ def evaluate_claims(
                 "low": low, "high": high, "p": float(stats.t_pvalue(mean, se, df)) if n >= 2 else math.nan,
                 "scale": scale, "reference_effect": reference,
                 "margin": stats.MARGIN_FRACTION * abs(reference), "sd": sd,
-                "seeds_needed": float(stats.seeds_for_power(sd, reference)),
+                "seeds_needed": float(stats.seeds_for_power(sd, reference, alpha)),
+                "alpha": alpha,
             }
         )  # fmt: skip
     for on_paper in (True, False):
@@ -544,7 +549,7 @@ def evaluate_claims(
         c: Claim = f["claim"]
         f["verdict"] = stats.verdict(
             f["mean"], f["low"], f["high"], f["p_adjusted"], c.direction, f["reference_effect"],
-            f["seeds_needed"], len(f["seeds"]),
+            f["seeds_needed"], len(f["seeds"]), alpha=alpha,
         )  # fmt: skip
         results.append(ClaimResult(**f))
     return results
@@ -603,13 +608,22 @@ def claims_markdown(spec: TableSpec, results: Sequence[ClaimResult], gains: Sequ
     """The claims of one table with their verdicts as a Markdown table, its pretraining gains, and the counts."""
     if not results and not gains:
         return ""
+    level = results[0].alpha if results else stats.ALPHA
+    coverage = f"{100 * (1 - level):.4g} %"
+    sequential = (
+        ""
+        if level == stats.ALPHA
+        else f"; seeded until decided: tests at Pocock's nominal level {level:.4f} and {coverage} repeated "
+        f"confidence intervals, overall level {stats.ALPHA:g}"
+    )
     lines = [
-        f"**Claims of {spec.name}** (A - B per seed over common seeds; 95 % t interval, paired or pooled rows x "
+        f"**Claims of {spec.name}** (A - B per seed over common seeds; {coverage} t interval{sequential}; paired or "
+        f"pooled rows x "
         f"seeds error; p two-sided, Holm-adjusted within the table, paper's metric and extra metrics as separate "
         f"families; paper: the paper's A - B; rescaled: times our spread / the paper's spread; "
         f"seeds: needed for 80 % power at the rescaled effect)",
         "",
-        "| id | contrast | metric | n | A - B | 95 % interval | error | p (Holm) | paper | rescaled | seeds "
+        f"| id | contrast | metric | n | A - B | {coverage} interval | error | p (Holm) | paper | rescaled | seeds "
         "| verdict |",
         "|:---|:---|:---|---:|---:|:---|:---|---:|---:|---:|---:|:---|",
     ]
