@@ -603,16 +603,18 @@ def claims_markdown(spec: TableSpec, results: Sequence[ClaimResult], gains: Sequ
     """The claims of one table with their verdicts as a Markdown table, its pretraining gains, and the counts."""
     if not results and not gains:
         return ""
-    lines = [
-        f"**Claims of {spec.name}** (A - B per seed over common seeds; 95 % t interval, paired or pooled rows x "
-        f"seeds error; p two-sided, Holm-adjusted within the table, paper's metric and extra metrics as separate "
-        f"families; paper: the paper's A - B; rescaled: times our spread / the paper's spread; "
-        f"seeds: needed for 80 % power at the rescaled effect)",
-        "",
-        "| id | contrast | metric | n | A - B | 95 % interval | error | p (Holm) | paper | rescaled | seeds "
-        "| verdict |",
-        "|:---|:---|:---|---:|---:|:---|:---|---:|---:|---:|---:|:---|",
-    ]
+    lines: list[str] = []
+    if results:  # a table without claims shows its gains alone
+        lines += [
+            f"**Claims of {spec.name}** (A - B per seed over common seeds; 95 % t interval, paired or pooled rows "
+            f"x seeds error; p two-sided, Holm-adjusted within the table, paper's metric and extra metrics as "
+            f"separate families; paper: the paper's A - B; rescaled: times our spread / the paper's spread; "
+            f"seeds: needed for 80 % power at the rescaled effect)",
+            "",
+            "| id | contrast | metric | n | A - B | 95 % interval | error | p (Holm) | paper | rescaled | seeds "
+            "| verdict |",
+            "|:---|:---|:---|---:|---:|:---|:---|---:|---:|---:|---:|:---|",
+        ]
     for r in results:
         c = r.claim
         paper = "—" if c.paper_effect is None else f"{c.paper_effect:+.1f}"
@@ -624,7 +626,7 @@ def claims_markdown(spec: TableSpec, results: Sequence[ClaimResult], gains: Sequ
         )
     if gains:
         lines += [
-            "",
+            *([""] if lines else []),
             "Pretraining gain over the random-init row (mean of the pretrained rows - random init, per seed; "
             "paired 95 % t interval):",
             "",
