@@ -899,6 +899,26 @@ def runs_rm(
         )
 
 
+@app.command("report")
+def report_command(
+    preset: str = typer.Option("quick", help="Preset whose results are reported."),
+    results: Path = typer.Option(Path("results"), help="Results directory (only read)."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Folder for REPORT.md and report.html (default: the results directory)."
+    ),
+    world_size: int = typer.Option(1, min=1, help="Processes the tables' runs pretrained with."),
+) -> None:
+    """Write the reproduction report: REPORT.md and report.html (offline, every figure) with each table that has
+    results, its claims and verdicts, pretraining gains, CPU time and figures; the verdict counts at the top."""
+    from rqbench.report import collect, headline_of, write_report
+
+    with _reported(ValueError, KeyError):
+        report = collect(results, preset, world_size)
+        written = write_report(report, out if out is not None else results)
+    console.print(headline_of(report), markup=False, highlight=False, soft_wrap=True)
+    console.print(f"written: {', '.join(str(p) for p in written)}", markup=False, highlight=False, soft_wrap=True)
+
+
 def main() -> None:
     """Entry point of the ``rqbench`` script."""
     app()

@@ -616,17 +616,18 @@ def claims_markdown(spec: TableSpec, results: Sequence[ClaimResult], gains: Sequ
         else f"; seeded until decided: tests at Pocock's nominal level {level:.4f} and {coverage} repeated "
         f"confidence intervals, overall level {stats.ALPHA:g}"
     )
-    lines = [
-        f"**Claims of {spec.name}** (A - B per seed over common seeds; {coverage} t interval{sequential}; paired or "
-        f"pooled rows x "
-        f"seeds error; p two-sided, Holm-adjusted within the table, paper's metric and extra metrics as separate "
-        f"families; paper: the paper's A - B; rescaled: times our spread / the paper's spread; "
-        f"seeds: needed for 80 % power at the rescaled effect)",
-        "",
-        f"| id | contrast | metric | n | A - B | {coverage} interval | error | p (Holm) | paper | rescaled | seeds "
-        "| verdict |",
-        "|:---|:---|:---|---:|---:|:---|:---|---:|---:|---:|---:|:---|",
-    ]
+    lines: list[str] = []
+    if results:  # a table without claims shows its gains alone
+        lines += [
+            f"**Claims of {spec.name}** (A - B per seed over common seeds; {coverage} t interval{sequential}; "
+            f"paired or pooled rows x seeds error; p two-sided, Holm-adjusted within the table, paper's metric and "
+            f"extra metrics as separate families; paper: the paper's A - B; rescaled: times our spread / the "
+            f"paper's spread; seeds: needed for 80 % power at the rescaled effect)",
+            "",
+            f"| id | contrast | metric | n | A - B | {coverage} interval | error | p (Holm) | paper | rescaled "
+            "| seeds | verdict |",
+            "|:---|:---|:---|---:|---:|:---|:---|---:|---:|---:|---:|:---|",
+        ]
     for r in results:
         c = r.claim
         paper = "—" if c.paper_effect is None else f"{c.paper_effect:+.1f}"
@@ -638,7 +639,7 @@ def claims_markdown(spec: TableSpec, results: Sequence[ClaimResult], gains: Sequ
         )
     if gains:
         lines += [
-            "",
+            *([""] if lines else []),
             "Pretraining gain over the random-init row (mean of the pretrained rows - random init, per seed; "
             "paired 95 % t interval):",
             "",
