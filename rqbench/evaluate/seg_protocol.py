@@ -16,6 +16,8 @@ from rqbench.modality import Modality, Task
 from rqbench.preset import Preset
 
 SEG_PROTOCOLS = ("linear_seg", "finetune_seg")
+SEG_METRICS = ("c_miou", "i_miou")
+"""The metrics a segmentation protocol reports: class and instance mean IoU."""
 
 
 def _categories(dataset: Dataset[Any]) -> torch.Tensor:
@@ -43,7 +45,7 @@ def evaluate_segmentation(
     rows: list[dict[str, Any]] = []
 
     def add(protocol: str, fraction: float, result: Any) -> None:
-        for metric, value in (("c_miou", result.c_miou), ("i_miou", result.i_miou)):
+        for metric, value in zip(SEG_METRICS, (result.c_miou, result.i_miou), strict=True):
             rows.append(
                 {
                     "dataset": task.name,
