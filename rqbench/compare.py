@@ -99,7 +99,7 @@ def compare_spec(
     """The comparison table of one modality: random init, the base view alone, ``augs``, ``against``
     (default: the setting's) and RQ, each augmentation on the base view; one claim ``AUG - RQ`` per row
     other than those three, on the setting's summary column."""
-    from rqbench.augment.spec import validate_spec
+    from rqbench.tables.yaml_spec import check_augmentation
 
     chosen = method or setting.method
     terms = [*augs, *(setting.against if against is None else against), NO_AUG, setting.rq]
@@ -107,7 +107,7 @@ def compare_spec(
     for term in terms:
         try:
             spec = on_base(setting.base, term)
-            validate_spec(spec, setting.modality)
+            check_augmentation(spec, setting.modality)
         except ValueError as exc:
             raise CompareError(f"{setting.modality}: augmentation {term!r}: {exc}") from None
         label = _label(setting, term)

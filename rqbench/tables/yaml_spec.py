@@ -61,6 +61,14 @@ def known_metrics() -> tuple[str, ...]:
     return (*SCORE_METRICS.names(), *SEG_METRICS)
 
 
+def check_augmentation(aug: str, modality: str) -> None:
+    """Build ``aug`` for ``modality`` as a run would (names, arguments and their values, stage order);
+    a :class:`ValueError` (``SpecError``) names what is wrong."""
+    from rqbench.modality import MODALITIES
+
+    MODALITIES.get(modality)().pipeline(aug)
+
+
 # ---------------------------------------------------------------- dump
 def _plain(value: Any) -> Any:
     """Tuples as lists (YAML has no tuples)."""
@@ -178,7 +186,6 @@ def _hashable(value: Any) -> Any:
 
 
 def _row(r: _Reader, value: Any, where: str, modality: str) -> RowSpec:
-    from rqbench.augment.spec import validate_spec
     from rqbench.methods import METHODS
 
     data = r.mapping(value, where, "row")
@@ -189,7 +196,7 @@ def _row(r: _Reader, value: Any, where: str, modality: str) -> RowSpec:
         if method is not None and method != SCRATCH_METHOD:
             r.checked(f"{where}.method", lambda: METHODS.get(str(method)), "use a registered method (rqbench list)")
         if aug is not None:
-            r.checked(f"{where}.aug", lambda: validate_spec(str(aug), modality),
+            r.checked(f"{where}.aug", lambda: check_augmentation(str(aug), modality),
                       "use registered augmentations of this modality (rqbench list), or load your plugin with "
                       "--plugin FILE.py")  # fmt: skip
         if method is not None and aug is None:
@@ -337,6 +344,7 @@ def resolve_table(arg: str) -> TableSpec:
 __all__ = [
     "YAML_SUFFIXES",
     "TableSpecError",
+    "check_augmentation",
     "dump_table",
     "is_table_file",
     "known_metrics",
