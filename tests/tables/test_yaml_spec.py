@@ -87,7 +87,12 @@ def _edit(path: list, value: object) -> dict:
 MISTAKES = [
     (["modality"], "blobz", "modality: unknown modality 'blobz'", "use one of:"),
     (["rows", 1, "aug"], "blobs-noise+rqq", "rows[1] ('noise + RQ').aug: unknown augmentation 'rqq'", "--plugin"),
-    (["rows", 1, "aug"], "rq(bins=0)", "rows[1] ('noise + RQ').aug: bad arguments in 'rq(bins=0)': bins must be >= 1", "registered augmentations"),
+    (
+        ["rows", 1, "aug"],
+        "rq(bins=0)",
+        "rows[1] ('noise + RQ').aug: bad arguments in 'rq(bins=0)': bins must be >= 1",
+        "registered augmentations",
+    ),
     (["rows", 0, "method"], "simclr", "rows[0] ('noise').method: unknown method 'simclr'", "registered method"),
     (["rows", 0, "protocl"], "linear", "rows[0].protocl: unknown row field 'protocl'", "use one of: label"),
     (["columns", 0, "metric"], "top5", "columns[0] ('linear top1').metric: unknown metric 'top5'", "top1"),
