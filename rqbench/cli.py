@@ -23,7 +23,7 @@ from rqbench.settings import SettingError
 
 if TYPE_CHECKING:
     from rqbench.augment.base import Augmentation
-    from rqbench.tables import RenderedTable
+    from rqbench.tables import RenderedTable, TableSpec
     from rqbench.tables.matching import Matched
 
 app = typer.Typer(
@@ -460,10 +460,11 @@ def bench_command(
     from rqbench.results import rebuild_index
     from rqbench.runlock import RunLockedError
     from rqbench.runner import Workspace, make_config, parse_shard, run, shard
-    from rqbench.tables import TABLES, runs_for
+    from rqbench.tables import runs_for
+    from rqbench.tables.yaml_spec import resolve_table
 
     with _reported(ValueError, KeyError):
-        spec = TABLES.get(table)
+        spec = resolve_table(table)
         requests = runs_for(spec, seeds)
         given: dict[str, Any] = {
             "partition": partition, "account": account, "constraint": constraint, "gpus_per_run": gpus_per_run,
@@ -484,7 +485,7 @@ def bench_command(
 
             if launcher != "inline" or shard_of != "0/1" or status:
                 raise ValueError("--until-decided runs inline on one machine: drop --launcher/--shard/--status")
-            if not claims_for(spec.name):
+            if not claims_for(spec):
                 raise ValueError(f"{spec.name} has no claims to decide; --until-decided needs a table with claims")
             design = SequentialDesign(first_seeds=seeds, max_seeds=max_seeds)
             budget_s = parse_budget(budget) if budget is not None else None
@@ -496,7 +497,7 @@ def bench_command(
         env = init_distributed(device)
     if until_decided:
         with _reported(ValueError, KeyError), _device_errors(), _preemptible():
-            _until_decided(spec.name, preset, results, design, budget_s, env, progress, world)
+            _until_decided(spec, preset, results, design, budget_s, env, progress, world)
         return
     workspace = Workspace(results)
     todo = [c for c in configs if not workspace.is_done(c)]
@@ -528,7 +529,14 @@ def bench_command(
 
 
 def _until_decided(
-    table: str, preset: str, results: Path, design: Any, budget_s: float | None, env: Any, progress: bool, world: int
+    spec: TableSpec,
+    preset: str,
+    results: Path,
+    design: Any,
+    budget_s: float | None,
+    env: Any,
+    progress: bool,
+    world: int,
 ) -> None:
     """``bench --until-decided``: run look by look (rules in :mod:`rqbench.sequential`), resumable."""
     import statistics
@@ -537,10 +545,8 @@ def _until_decided(
     from rqbench.runlock import RunLockedError
     from rqbench.runner import Workspace, make_config, run
     from rqbench.sequential import Look, SequentialState, load_state, round_budget_ok, state_path, undecided
-    from rqbench.tables import TABLES
     from rqbench.tables.claims import claims_for, claims_markdown, evaluate_claims, pretraining_gains
 
-    spec = TABLES.get(table)
     path = state_path(results, spec.name, preset)
     state = load_state(results, spec.name, preset) or SequentialState(spec.name, preset, design)
     if state.design != design:
@@ -551,7 +557,7 @@ def _until_decided(
     claim_runs = {
         c.id: {cell.run for cell in spec.cells() if cell.run is not None and cell.row.label in c.rows
                and cell.column.label == c.column}
-        for c in claims_for(spec.name)
+        for c in claims_for(spec)
     }  # fmt: skip
     workspace = Workspace(results)
     spent_before, began = state.spent_s, time.monotonic()
@@ -567,7 +573,7 @@ def _until_decided(
 
     def judge() -> list[Any]:
         rebuild_index(results)
-        rendered, _ = _rendered(spec.name, preset, results, world)
+        rendered, _ = _rendered(spec, preset, results, world)
         return evaluate_claims(spec, rendered.per_seed, alpha=nominal)
 
     state.stopped = ""
@@ -617,7 +623,7 @@ def _until_decided(
         wanted = list(dict.fromkeys(t for cid in left for t in claim_runs[cid]))
     if env.is_main:
         console.print(f"stopped: {state.stopped}; state in {path}")
-        rendered = _render(spec.name, preset, results, world)
+        rendered = _render(spec, preset, results, world)
         found = evaluate_claims(spec, rendered.per_seed, alpha=nominal)
         text = claims_markdown(spec, found, pretraining_gains(spec, rendered.per_seed))
         console.print(text, markup=False, highlight=False, soft_wrap=True)
@@ -651,6 +657,7 @@ def _launch_or_status(
     from rqbench.results import rebuild_index
     from rqbench.runner import Workspace
     from rqbench.runs_index import run_state
+    from rqbench.tables.yaml_spec import resolve_table
 
     workspace = Workspace(results)
     by_key = {c.key: r for c, r in zip(configs, requests)}
@@ -670,7 +677,7 @@ def _launch_or_status(
         commands.append(
             run_command(r.modality, r.method, r.aug, preset, r.seed, r.pretrain, r.overrides, results, resources)
         )
-    folder = results / "launcher" / table
+    folder = results / "launcher" / resolve_table(table).name
     console.print(
         f"{table}: {len(configs)} runs, {len(configs) - len(todo)} finished already, {len(todo)} submitted ({launcher})"
     )
@@ -685,20 +692,22 @@ def _launch_or_status(
         _render(table, preset, results, resources.nodes * resources.procs_per_node)
 
 
-def _rendered(table: str, preset: str, results: Path, world_size: int = 1) -> tuple[RenderedTable, Matched]:
-    """The table filled from the results of its preset (``match_runs`` then ``render``), and the match."""
+def _rendered(table: str | TableSpec, preset: str, results: Path, world_size: int = 1) -> tuple[RenderedTable, Matched]:
+    """The table (a name, a YAML file or a spec) filled from the results of its preset (``match_runs`` then
+    ``render``), and the match."""
     from rqbench.results import ResultsStore
     from rqbench.runner import make_config
-    from rqbench.tables import TABLES, render
+    from rqbench.tables import render
     from rqbench.tables.matching import match_runs
+    from rqbench.tables.yaml_spec import resolve_table
 
-    spec = TABLES.get(table)
+    spec = resolve_table(table) if isinstance(table, str) else table
     frame = ResultsStore(results / "results.csv").load()
     matched = match_runs(spec, frame, preset, results / "runs", make_config, world_size)
     return render(spec, matched.rows, preset, preset_hash=matched.preset_hash), matched
 
 
-def _render(table: str, preset: str, results: Path, world_size: int = 1) -> RenderedTable:
+def _render(table: str | TableSpec, preset: str, results: Path, world_size: int = 1) -> RenderedTable:
     from rqbench.tables import plot_figure
 
     rendered, matched = _rendered(table, preset, results, world_size)
@@ -709,14 +718,14 @@ def _render(table: str, preset: str, results: Path, world_size: int = 1) -> Rend
         written["png"] = plot_figure(spec, matched.rows, png, preset=preset, caption=rendered.caption)
     console.print(rendered.to_markdown(), markup=False, highlight=False, soft_wrap=True)
     if matched.ignored:
-        console.print(matched.report(table), markup=False, highlight=False, soft_wrap=True)
+        console.print(matched.report(spec.name), markup=False, highlight=False, soft_wrap=True)
     console.print(f"written: {', '.join(str(p) for p in written.values())}")
     return rendered
 
 
 @app.command("table")
 def table_command(
-    table: str = typer.Argument(..., help="Table to render (see `rqbench list`)."),
+    table: str = typer.Argument(..., help="Table to render (see `rqbench list`), or a YAML table spec file."),
     preset: str = typer.Option("quick", help="Preset whose results fill the table."),
     results: Path = typer.Option(Path("results"), help="Results directory."),
     world_size: int = typer.Option(
@@ -733,7 +742,7 @@ def table_command(
 
     with _reported(ValueError, KeyError):
         rendered = _render(table, preset, results, world_size)
-        if claims_for(rendered.table.name):
+        if claims_for(rendered.table):
             alpha = nominal_alpha(results, rendered.table.name, preset)
             found = evaluate_claims(rendered.table, rendered.per_seed, alpha=alpha)
             gains = pretraining_gains(rendered.table, rendered.per_seed)
@@ -742,7 +751,9 @@ def table_command(
 
 @app.command("claims")
 def claims_command(
-    tables: list[str] | None = typer.Argument(None, help="Tables to judge (default: every table with claims)."),
+    tables: list[str] | None = typer.Argument(
+        None, help="Tables to judge, by name or YAML table spec file (default: every paper table with claims)."
+    ),
     preset: str = typer.Option("quick", help="Preset whose results are judged."),
     results: Path = typer.Option(Path("results"), help="Results directory."),
     world_size: int = typer.Option(1, min=1, help="Processes the table's runs pretrained with."),
@@ -764,7 +775,7 @@ def claims_command(
         for name in tables or list(claims.CLAIMS):
             rendered, matched = _rendered(name, preset, results, world_size)
             spec = rendered.table
-            if not claims.claims_for(spec.name):
+            if not claims.claims_for(spec):
                 raise ValueError(f"{spec.name} has no claims; tables with claims: {', '.join(claims.CLAIMS)}")
             part = claims.evaluate_claims(spec, rendered.per_seed, alpha=nominal_alpha(results, spec.name, preset))
             part_gains = claims.pretraining_gains(spec, rendered.per_seed)
@@ -784,6 +795,76 @@ def claims_command(
         console.print(f"written: {write_atomic(csv_path, csv_text)}")
     if json_path is not None:
         console.print(f"written: {write_atomic(json_path, claims.claims_json(found, gains, preset=preset))}")
+
+
+@app.command("compare")
+def compare_command(
+    augs: list[str] = typer.Argument(..., help="Augmentation specs to compare, e.g. negate 'rq(bins=2)'."),
+    modalities: str = typer.Option(
+        "images,audio,points,dabs", help="Comma-separated modalities (each needs a paper setting)."
+    ),
+    against: list[str] | None = typer.Option(
+        None,
+        "--against",
+        help="Augmentations to compare with, comma-separated or repeated (default per modality: the paper's "
+        "domain-agnostic set; the base view alone and RQ with the paper's bins are always in).",
+    ),
+    method: str | None = typer.Option(None, help="Method of every run (default: each modality's paper method)."),
+    preset: str = typer.Option("quick", help="Preset of every run."),
+    seeds: int = typer.Option(3, min=1, help="Seeds per config (0..seeds-1)."),
+    results: Path = typer.Option(Path("results"), help="Results directory (runs/, results.csv, tables/)."),
+    device: str | None = typer.Option(None, help="cpu or cuda (default: cuda when available)."),
+    progress: bool = typer.Option(True, help="Show progress."),
+) -> None:
+    """Compare augmentations with the paper's domain-agnostic ones and RQ on every modality, in one command.
+
+    Each augmentation is added to the modality's base view where the paper's tables put RQ, so runs they
+    finished are reused; only missing runs run (here, one after another). Writes per modality
+    RESULTS/tables/compare_MODALITY_PRESET.{md,csv,tex} (and its spec as compare_MODALITY.yaml, which
+    `rqbench table` and `rqbench claims` accept), and the cross-modal summary
+    RESULTS/tables/compare_summary_PRESET.{md,csv,tex,png}: the gain over the base view with its 95 %
+    interval and the verdict against RQ."""
+    from rqbench import compare
+    from rqbench.distributed import init_distributed, launched_world_size
+    from rqbench.io import write_atomic
+    from rqbench.results import rebuild_index
+    from rqbench.runlock import RunLockedError
+    from rqbench.runner import Workspace, run
+    from rqbench.tables.yaml_spec import dump_table
+
+    with _reported(ValueError, KeyError):
+        chosen = compare.split_terms(against) if against else None
+        specs = compare.compare_specs(augs, compare.split_terms([modalities]), chosen, method)
+        world = launched_world_size()
+        configs = compare.compare_configs(specs, seeds, preset, world)
+        env = init_distributed(device)
+    workspace = Workspace(results)
+    todo = [c for c in configs if not workspace.is_done(c)]
+    if env.is_main:
+        console.print(f"compare: {len(configs)} runs, {len(configs) - len(todo)} finished already, {len(todo)} to do")
+    with _reported(), _device_errors(), _preemptible():
+        for number, cfg in enumerate(todo, 1):
+            if env.is_main:
+                console.print(
+                    f"[{number}/{len(todo)}] {cfg.modality} {cfg.method} aug={escape(cfg.aug)} seed={cfg.seed}"
+                )
+            try:
+                run(cfg, workspace, env, progress=progress)
+            except RunLockedError as exc:  # another process works on it
+                console.print(f"skipped: {escape(str(exc))}")
+    if not env.is_main:
+        return
+    with _reported(ValueError, KeyError):
+        rebuild_index(results)
+        rendered = []
+        for spec in specs:
+            filled = _render(spec, preset, results, env.world_size)
+            write_atomic(results / "tables" / f"{spec.name}.yaml", dump_table(spec))
+            rendered.append(filled)
+        summary = compare.summarize(rendered)
+        written = compare.write_summary(summary, results / "tables", preset)
+    console.print(compare.summary_markdown(summary, preset), markup=False, highlight=False, soft_wrap=True)
+    console.print(f"written: {', '.join(str(p) for p in written.values())}")
 
 
 @app.command("show")

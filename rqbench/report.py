@@ -36,6 +36,7 @@ from rqbench import stats
 from rqbench.errors import InputError
 from rqbench.io import write_atomic
 from rqbench.runs_index import CONFIG, DONE
+from rqbench.sequential import nominal_alpha
 from rqbench.tables.claims import (
     ClaimResult,
     GainResult,
@@ -206,7 +207,8 @@ def collect(results: Path, preset: str = "quick", world_size: int = 1) -> Report
             other = f"; {len(matched.ignored)} runs of its rows have other settings (`rqbench table {name}`)"
             skipped.append((name, f"no runs of the {preset} preset" + (other if matched.ignored else "")))
             continue
-        found = tuple(evaluate_claims(spec, rendered.per_seed)) if claims_for(name) else ()
+        alpha = nominal_alpha(results, spec.name, preset)
+        found = tuple(evaluate_claims(spec, rendered.per_seed, alpha=alpha)) if claims_for(name) else ()
         keys = sorted({str(k) for k in matched.rows["run_key"]})
         sections.append(
             TableSection(

@@ -17,17 +17,18 @@ from rqbench.augment.base import Augmentation, ChannelLayout, Stage
 from rqbench.modality import MODALITIES, Modality, Task
 from rqbench.preset import EvalSettings, Preset
 from rqbench.tables import TABLES, ColumnSpec, RowSpec, TableSpec
+from rqbench.tables.setting import SETTINGS, PaperSetting, register_setting
 
 CHANNELS, LENGTH, CLASSES = 4, 8, 4
 HEADS = {"proj_hidden": 64, "proj_dim": 16, "pred_hidden": 64}
 
 
-def make_blobs(n: int, seed: int) -> tuple[Tensor, Tensor]:
-    """``n`` samples of ``CLASSES`` Gaussian clusters (fixed centres), shaped (n, 4, 8)."""
+def make_blobs(n: int, seed: int, noise: float = 1.0) -> tuple[Tensor, Tensor]:
+    """``n`` samples of ``CLASSES`` Gaussian clusters (fixed centres, spread ``noise``), shaped (n, 4, 8)."""
     centres = torch.randn(CLASSES, CHANNELS, LENGTH, generator=torch.Generator().manual_seed(1234)) * 2.0
     gen = torch.Generator().manual_seed(seed)
     labels = torch.arange(n) % CLASSES
-    x = centres[labels] + torch.randn(n, CHANNELS, LENGTH, generator=gen)
+    x = centres[labels] + noise * torch.randn(n, CHANNELS, LENGTH, generator=gen)
     return x, labels
 
 
@@ -51,13 +52,28 @@ class Blobs(Modality):
                 protocols=("linear", "knn"), label_fractions=(0.1, 1.0), linear_epochs=30, knn_k=20, batch_size=64
             ),
         ),
+        "tiny": Preset(  # a few seconds a run: for end-to-end tests of many runs (rqbench compare)
+            name="tiny",
+            epochs=1,
+            batch_size=32,
+            optimizer="adamw",
+            lr=2e-3,
+            lr_scaling=False,
+            methods={"moco": {**HEADS, "temperature": 0.2}, "byol": HEADS},
+            data={"n": 96, "noise": 6.0},  # overlapping clusters: accuracies below 100 %
+            checkpoint_every=4,
+            eval=EvalSettings(
+                protocols=("linear", "knn"), label_fractions=(1.0,), linear_epochs=3, knn_k=5, batch_size=64
+            ),
+        ),
     }
 
     def pretrain_dataset(self, preset: Preset) -> Dataset:
-        return TensorDataset(make_blobs(preset.data["n"], seed=0)[0])
+        return TensorDataset(make_blobs(preset.data["n"], 0, preset.data.get("noise", 1.0))[0])
 
     def tasks(self, preset: Preset) -> list[Task]:
-        train, test = make_blobs(preset.data["n"], seed=0), make_blobs(128, seed=1)
+        noise = preset.data.get("noise", 1.0)
+        train, test = make_blobs(preset.data["n"], 0, noise), make_blobs(128, 1, noise)
         return [Task("blobs", TensorDataset(*train), TensorDataset(*test), CLASSES)]
 
     def backbone(self, preset: Preset) -> tuple[nn.Module, int]:
@@ -110,6 +126,16 @@ BLOBS_TABLE = TableSpec(
 )
 if "blobs-table" not in TABLES:
     TABLES.register("blobs-table")(BLOBS_TABLE)
+
+for _name in ("blobs", "blobs-cf"):  # where `rqbench compare` puts an augmentation on the blobs
+    if _name not in SETTINGS:
+        register_setting(
+            PaperSetting(
+                _name, "moco", "blobs-noise", "rq(bins=4)", ("none", "rq(bins=4)"),
+                (ColumnSpec("linear top1", protocol="linear"), ColumnSpec("kNN top1", protocol="knn")),
+                "linear top1", source="the blobs test table",
+            )
+        )  # fmt: skip
 
 
 def negate_plugin(path, name: str = "negate", summary: str = "Flip the sign of every value."):

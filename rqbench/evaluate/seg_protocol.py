@@ -17,6 +17,8 @@ from rqbench.modality import Modality, Task
 from rqbench.preset import Preset
 
 SEG_PROTOCOLS = ("linear_seg", "finetune_seg")
+SEG_METRICS = ("c_miou", "i_miou")
+"""The metrics a segmentation protocol reports: class and instance mean IoU."""
 
 
 def _categories(dataset: Dataset[Any]) -> torch.Tensor:
@@ -45,7 +47,7 @@ def evaluate_segmentation(
     rows: list[dict[str, Any]] = []
 
     def add(protocol: str, fraction: float, c_miou: float, i_miou: float) -> None:
-        for metric, value in (("c_miou", c_miou), ("i_miou", i_miou)):
+        for metric, value in zip(SEG_METRICS, (c_miou, i_miou), strict=True):
             rows.append(
                 {
                     "dataset": task.name,

@@ -6,7 +6,10 @@
   :func:`runs_for` (the runs a table needs) and :func:`evals_for`;
 * :mod:`~rqbench.tables.paper_tables`: the paper's tables, registered in :data:`TABLES`;
 * :mod:`~rqbench.tables.render`: :func:`render` (Markdown / CSV / LaTeX) and :func:`plot_figure`;
-* :mod:`~rqbench.tables.claims`: the paper's claims (:data:`CLAIMS`) and :func:`evaluate_claims`.
+* :mod:`~rqbench.tables.claims`: the paper's claims (:data:`CLAIMS`) and :func:`evaluate_claims`;
+* :mod:`~rqbench.tables.yaml_spec`: tables as YAML files (:func:`load_table_file`, :func:`dump_table`,
+  :func:`resolve_table`: a registered name or a ``.yaml`` path);
+* :mod:`~rqbench.tables.setting`: each modality's paper setting (:data:`SETTINGS`), for ``rqbench compare``.
 
 Example::
 
@@ -37,6 +40,7 @@ from rqbench.tables.spec import (
     evals_for,
     runs_for,
 )
+from rqbench.tables.yaml_spec import TableSpecError, dump_table, load_table, load_table_file, resolve_table
 
 __all__ = [
     "CLAIMS",
@@ -62,18 +66,23 @@ __all__ = [
     "RunRequest",
     "RunTemplate",
     "TableSpec",
+    "TableSpecError",
     "canonical_aug",
     "claims_for",
     "default_caption",
+    "dump_table",
     "evals_for",
     "evaluate_claims",
     "get_table",
+    "load_table",
+    "load_table_file",
     "paper_table",
     "paper_value",
     "plot_figure",
     "pretraining_gains",
     "register_table",
     "render",
+    "resolve_table",
     "runs_for",
     "write_atomic",
 ]

@@ -33,7 +33,7 @@ import json
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -41,67 +41,10 @@ import numpy as np
 import pandas as pd
 
 from rqbench import stats
+from rqbench.tables.claim import Claim as Claim  # re-exported: claims are defined there
 from rqbench.tables.paper_numbers import paper_value
 from rqbench.tables.paper_tables import FIGURE5, TABLE1, TABLE3, TABLE4, TABLE6, TABLE7, TABLE9, TABLE10
 from rqbench.tables.spec import TableSpec
-
-
-@dataclass(frozen=True)
-class Claim:
-    """One comparison the paper makes: ``mean(rows a) - mean(rows b)`` on ``column``, expected of sign ``direction``.
-
-    Args:
-        table: the table spec's name (``"table3"``).
-        id: unique within the table (``"T3-2 MoCo"``; an extra-metric copy adds the metric: ``"T3-2 MoCo kNN"``).
-        a, b: row labels of the table spec (measured rows only); a group's per-seed mean is used.
-        column: the column label of the table spec whose values are compared.
-        direction: the paper's sign of ``A - B``: +1 or -1.
-        paper_effect: the paper's ``A - B`` on this column, where the paper prints every number
-            involved; ``None`` otherwise (and on the extra metrics, which the paper does not report).
-        sentence: the paper's words the claim comes from, quoted; pieces from different places are
-            joined by ``" [...] "``.
-        on_paper_metric: ``False`` for the copy of a claim on a metric the paper does not report.
-        paper_column: the column whose paper numbers give the reference effect (default: ``column``).
-    """
-
-    table: str
-    id: str
-    a: tuple[str, ...]
-    b: tuple[str, ...]
-    column: str
-    direction: int
-    paper_effect: float | None
-    sentence: str
-    on_paper_metric: bool = True
-    paper_column: str = field(default="")
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "a", (self.a,) if isinstance(self.a, str) else tuple(self.a))
-        object.__setattr__(self, "b", (self.b,) if isinstance(self.b, str) else tuple(self.b))
-        if not self.paper_column:
-            object.__setattr__(self, "paper_column", self.column)
-        if self.direction not in (1, -1):
-            raise ValueError(f"claim {self.id}: direction must be +1 or -1, got {self.direction!r}")
-        if not self.a or not self.b or set(self.a) & set(self.b):
-            raise ValueError(f"claim {self.id}: needs rows on both sides, none on both: {self.a} vs {self.b}")
-
-    @property
-    def contrast(self) -> str:
-        """``[A] - [B]``, or ``mean[A1, A2] - mean[B1, B2]`` for groups."""
-
-        def side(rows: tuple[str, ...]) -> str:
-            return f"[{rows[0]}]" if len(rows) == 1 else "mean[" + ", ".join(rows) + "]"
-
-        return f"{side(self.a)} - {side(self.b)}"
-
-    @property
-    def rows(self) -> tuple[str, ...]:
-        """Every row the claim reads (``a`` then ``b``)."""
-        return self.a + self.b
-
-    def weights(self) -> dict[str, float]:
-        """The contrast's coefficients per row: ``1/|a|`` on ``a``, ``-1/|b|`` on ``b`` (they sum to 0)."""
-        return {**{r: 1.0 / len(self.a) for r in self.a}, **{r: -1.0 / len(self.b) for r in self.b}}
 
 
 def _number(value: object) -> float | None:
@@ -343,9 +286,12 @@ CLAIMS: Mapping[str, tuple[Claim, ...]] = MappingProxyType(
 """Every table's claims by table name, paper-metric claims first, in the paper's order."""
 
 
-def claims_for(name: str) -> tuple[Claim, ...]:
-    """The claims of table ``name`` (``()`` for a table without claims)."""
-    return CLAIMS.get(name, ())
+def claims_for(table: TableSpec | str) -> tuple[Claim, ...]:
+    """The claims of ``table``: those the spec carries (a YAML table's, ``rqbench compare``'s), else the
+    paper's for its name in :data:`CLAIMS` (``()`` for a table without claims)."""
+    if isinstance(table, TableSpec):
+        return table.claims or CLAIMS.get(table.name, ())
+    return CLAIMS.get(table, ())
 
 
 # ---------------------------------------------------------------- evaluation
@@ -488,7 +434,7 @@ def _reference(spec: TableSpec, claim: Claim, values: SeedValues) -> tuple[float
 def evaluate_claims(
     spec: TableSpec, per_seed: pd.DataFrame, claims: Sequence[Claim] | None = None, *, alpha: float = stats.ALPHA
 ) -> list[ClaimResult]:
-    """One :class:`ClaimResult` per claim of ``spec`` (default: :func:`claims_for` its name).
+    """One :class:`ClaimResult` per claim of ``spec`` (default: :func:`claims_for` it).
 
     ``per_seed`` is :attr:`RenderedTable.per_seed <rqbench.tables.render.RenderedTable.per_seed>`
     (``row, column, seed, value``). Per claim: the paired differences over the seeds common to its
@@ -499,7 +445,7 @@ def evaluate_claims(
     ``alpha`` is the level of the tests and ``1 - alpha`` the intervals' coverage: 0.05, or the nominal
     level of a group-sequential design (:mod:`rqbench.sequential`) when the table was seeded until decided.
     """
-    chosen = claims_for(spec.name) if claims is None else tuple(claims)
+    chosen = claims_for(spec) if claims is None else tuple(claims)
     rows = {r.label: r for r in spec.rows}
     columns = {c.label for c in spec.columns}
     for claim in chosen:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from rqbench.tables.registry import register_table
+from rqbench.tables.setting import PaperSetting, register_setting
 from rqbench.tables.spec import NO_AUG, ColumnSpec, RowSpec, TableSpec
 
 
@@ -409,3 +410,46 @@ TABLE10_BINS = register_table(
         ),
     )
 )
+
+
+# ---------------------------------------------------------------- each modality's setting (`rqbench compare`)
+# Where the tables above put RQ, and what they compare it with: a new augmentation compared on these
+# settings reuses every run the tables already finished (same method, spec and overrides).
+def _without_paper(columns: tuple[ColumnSpec, ...]) -> tuple[ColumnSpec, ...]:
+    return tuple(replace(c, paper_column=None) for c in columns)
+
+
+def _points_columns() -> tuple[ColumnSpec, ...]:
+    """Tables 6 and 7's columns with the row's protocol moved onto the column (lin / ft), and the mean of
+    the linear-probe classification columns (the summary)."""
+    out = []
+    for tag, protocol in (("lin", "linear"), ("ft", "finetune")):
+        out += [replace(c, label=f"{tag} {c.label}", paper_column=None, protocol=protocol) for c in TABLE6.columns]
+    for tag, protocol in (("lin", "linear_seg"), ("ft", "finetune_seg")):
+        out += [replace(c, label=f"{tag} {c.label}", paper_column=None, protocol=protocol) for c in TABLE7.columns]
+    linear = tuple(f"lin {c.label}" for c in TABLE6.columns)
+    return (*out, ColumnSpec("lin average", average_of=linear))
+
+
+SETTINGS_OF_THE_PAPER = tuple(
+    register_setting(s)
+    for s in (
+        PaperSetting(
+            "images", "moco", _RRC, _RQ8, (NO_AUG, "dacl", "imix", _RQ8), _without_paper(_image_columns()),
+            "linear top1", source="Tables 1, 3 and Figure 5 (MoCo-v3 on RRC)",
+        ),
+        PaperSetting(
+            "audio", _AUDIO_METHOD, _AUDIO_BASE, "rq(bins=5)", (NO_AUG, "byola-mixup", "dacl", "rq(bins=5)"),
+            _without_paper(TABLE9.columns), "Average", source="Table 9",
+        ),
+        PaperSetting(
+            "points", _POINTS_METHOD, _POINTS_BASE, "rq(bins=30)", (NO_AUG, "rq(bins=30)"), _points_columns(),
+            "lin average", source="Tables 6 and 7",
+        ),
+        PaperSetting(
+            "dabs", _DABS_METHOD, NO_AUG, "rq", (NO_AUG, "emix", "rq"), _without_paper(TABLE10.columns), "Average",
+            aug_overrides=(("emix", (("backbone.freeze_embedding", False),)),), source="Table 10",
+        ),
+    )
+)  # fmt: skip
+"""The paper's setting of each modality, registered in :data:`rqbench.tables.setting.SETTINGS`."""

@@ -15,12 +15,13 @@ they show the published number and a missing cell for rqbench.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from rqbench.augment.spec import SpecError, parse_spec
 from rqbench.evaluate.protocol import PROTOCOLS as PROTOCOLS  # re-exported by rqbench.tables
 from rqbench.results import CELL_COLUMNS, COLUMNS
+from rqbench.tables.claim import Claim
 from rqbench.tables.paper_numbers import PAPER_TABLES, PaperValue, paper_value
 
 SCRATCH_METHOD = "scratch"
@@ -275,6 +276,10 @@ class TableSpec:
         row_header: heading of the row-label column.
         x_label, y_label: axis labels of a figure.
         notes: remarks printed under the rendered table.
+        claims: comparisons the table makes (:class:`~rqbench.tables.claim.Claim`), judged by
+            ``rqbench claims``; each names measured rows and columns of this table (a claim's
+            ``table`` may be left ``""``: it becomes ``name``). The paper tables' claims live in
+            :data:`rqbench.tables.claims.CLAIMS` instead.
     """
 
     name: str
@@ -288,6 +293,7 @@ class TableSpec:
     x_label: str = ""
     y_label: str = ""
     notes: tuple[str, ...] = ()
+    claims: tuple[Claim, ...] = ()
     _cells: tuple[CellSpec, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -303,6 +309,34 @@ class TableSpec:
                 raise ValueError(f"{self.name}: duplicate {what} labels: {labels}")
         object.__setattr__(self, "_cells", tuple(self._resolve(r, c) for r in self.rows for c in self.columns))
         self._check_unambiguous()
+        object.__setattr__(self, "claims", tuple(self._check_claim(c) for c in self.claims))
+        ids = [c.id for c in self.claims]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"{self.name}: duplicate claim ids: {ids}")
+
+    def _check_claim(self, claim: Claim) -> Claim:
+        """``claim`` with its table set to this one; an error unless it names measured rows and real columns."""
+        if not isinstance(claim, Claim):
+            raise TypeError(f"{self.name}: a claim must be a Claim, got {claim!r}")
+        if claim.table not in ("", self.name):
+            raise ValueError(f"{self.name}: claim {claim.id!r} belongs to table {claim.table!r}")
+        rows = {r.label: r for r in self.rows}
+        measured = [label for label, r in rows.items() if r.has_runs]
+        for label in claim.rows:
+            if label not in measured:
+                why = "is a paper-only row (no runs)" if label in rows else "is not a row of the table"
+                raise ValueError(
+                    f"{self.name}: claim {claim.id!r}: {label!r} {why}; use one of the measured rows: "
+                    f"{', '.join(measured)}"
+                )
+        columns = [c.label for c in self.columns]
+        for label in (claim.column, claim.paper_column):
+            if label not in columns:
+                raise ValueError(
+                    f"{self.name}: claim {claim.id!r}: column {label!r} is not a column of the table; "
+                    f"columns: {', '.join(columns)}"
+                )
+        return claim if claim.table else replace(claim, table=self.name)
 
     def _resolve(self, row: RowSpec, col: ColumnSpec) -> CellSpec:
         where = f"{self.name}, row {row.label!r}, column {col.label!r}"
