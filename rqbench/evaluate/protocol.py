@@ -16,6 +16,7 @@ from rqbench.evaluate.features import extract_features
 from rqbench.evaluate.finetune import finetune
 from rqbench.evaluate.fractions import label_fraction_indices
 from rqbench.evaluate.knn import knn_accuracy
+from rqbench.evaluate.lincls import lincls_task
 from rqbench.evaluate.linear import linear_probe
 from rqbench.evaluate.metrics import SCORE_METRICS
 from rqbench.evaluate.seg_protocol import evaluate_segmentation
@@ -143,6 +144,8 @@ def _evaluate_task(
             1.0,
             knn_accuracy(train_x, train_y, test_x, test_y, k=settings.knn_k, temperature=settings.knn_temperature),
         )
+    if "lincls" in settings.protocols:  # MoCo-v3's main_lincls recipe on the frozen encoder (evaluate/lincls.py)
+        row("lincls", 1.0, lincls_task(encoder, feature_dim, modality, task, preset, seed, device))
     if "finetune" in settings.protocols:
         labels = _labels(task.train)
         for fraction in settings.label_fractions:
