@@ -57,14 +57,19 @@ class Drawn(Dataset[Any]):
 
 
 class ViewStack:
-    """``n`` views of one item stacked into ``(n, ...)``: view ``v`` is ``make(item, generator, v)``,
-    the views drawn in order from the one generator."""
+    """``n`` views of one item stacked into ``(n, ...)``: view ``v`` is ``make(prepare(item), generator, v)``,
+    ``prepare`` run once per item (``None``: the item itself), the views drawn in order from the one generator."""
 
-    def __init__(self, make: Callable[[Any, torch.Generator, int], Tensor], n: int) -> None:
+    def __init__(
+        self,
+        make: Callable[[Any, torch.Generator, int], Tensor],
+        n: int,
+        prepare: Callable[[Any], Any] | None = None,
+    ) -> None:
         if n < 1:
             raise ValueError(f"a ViewStack needs at least one view, got {n}")
-        self.make = make
-        self.n = n
+        self.make, self.n, self.prepare = make, n, prepare
 
     def __call__(self, item: Any, generator: torch.Generator) -> Tensor:
-        return torch.stack([self.make(item, generator, v) for v in range(self.n)])
+        source = item if self.prepare is None else self.prepare(item)
+        return torch.stack([self.make(source, generator, v) for v in range(self.n)])

@@ -74,10 +74,13 @@ class LoaderViews:
         make: ``make(item, generator, index)``: view ``index`` of one pretraining item (a dataset
             item), a tensor of the same shape for every item; every random number from ``generator``.
         rest: the VIEW-stage augmentations still run in the training loop, on the made views.
+        prepare: run once per item before its views, its output handed to ``make`` in place of the
+            item (e.g. decode an image once for both views); ``None``: ``make`` gets the item.
     """
 
     make: Callable[[Any, torch.Generator, int], Tensor]
     rest: nn.Sequential
+    prepare: Callable[[Any], Any] | None = None
 
 
 class Modality(ABC):

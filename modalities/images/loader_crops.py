@@ -10,7 +10,7 @@ MoCo-v3 (facebookresearch/moco-v3) crops every view from the whole decoded image
 
 Here a view is: decode the whole image (:func:`~modalities.images.originals.decode`), then
 :class:`RandomView` (torchvision's ``resized_crop`` and ``hflip`` on the PIL image, at the crop
-:func:`~modalities.images.views.crop_params` draws) or :class:`CentreView` (torchvision's ``resize``
+:func:`~modalities.images.views.crop_box` draws) or :class:`CentreView` (torchvision's ``resize``
 of the shorter side to ``size / 0.875``, then ``center_crop``), then ``ToTensor``. The PIL operations
 are torchvision's own functionals, so a view is pixel for pixel the reference transform's output
 at the same crop.
@@ -34,9 +34,18 @@ from torch.utils.data import Dataset
 from rqbench.modality import LoaderViews
 
 from .originals import EncodedImages, decode, to_tensor
-from .views import _EVAL_CROP_FRACTION, CenterCrop, ImageView, MoCoV3Full, RandomResizedCrop, crop_params, uniform
+from .views import _EVAL_CROP_FRACTION, CenterCrop, ImageView, MoCoV3Full, RandomResizedCrop, crop_box, uniform
 
-__all__ = ["AfterCrop", "CentreView", "Decoded", "LabelledView", "RandomView", "WorkerView", "split_views"]
+__all__ = [
+    "AfterCrop",
+    "CentreView",
+    "DecodeItem",
+    "Decoded",
+    "LabelledView",
+    "RandomView",
+    "WorkerView",
+    "split_views",
+]
 
 
 def _side(size: tuple[int, int] | None, default: int) -> tuple[int, int]:
@@ -63,17 +72,16 @@ class RandomView:
     ) -> None:
         self.size, self.channels, self.scale_min, self.ratio, self.flip = size, channels, scale_min, ratio, flip
 
-    def image(self, data: bytes, generator: torch.Generator) -> Image.Image:
-        """The view as a PIL image (crop drawn first, then the flip coin, from ``generator``)."""
-        image = decode(data, self.channels)
+    def image(self, image: Image.Image, generator: torch.Generator) -> Image.Image:
+        """The view of a decoded image, as a PIL image (crop drawn first, then the flip coin, from ``generator``)."""
         width, height = image.size
-        top, left, h, w = crop_params(generator, 1, height, width, self.scale_min, self.ratio)[0].tolist()
+        top, left, h, w = crop_box(generator, height, width, self.scale_min, self.ratio)
         flip = bool(uniform(generator, 1)[0] < self.flip)
         out: Image.Image = TF.resized_crop(image, top, left, h, w, list(self.size))
         return TF.hflip(out) if flip else out
 
     def __call__(self, data: bytes, generator: torch.Generator) -> Tensor:
-        return to_tensor(self.image(data, generator))
+        return to_tensor(self.image(decode(data, self.channels), generator))
 
 
 class CentreView:
@@ -83,30 +91,40 @@ class CentreView:
     def __init__(self, size: tuple[int, int], channels: int) -> None:
         self.size, self.channels = size, channels
 
-    def image(self, data: bytes) -> Image.Image:
-        """The view as a PIL image."""
-        image = decode(data, self.channels)
+    def image(self, image: Image.Image, generator: torch.Generator | None = None) -> Image.Image:
+        """The view of a decoded image, as a PIL image."""
         out: Image.Image = TF.center_crop(
             TF.resize(image, [int(max(self.size) / _EVAL_CROP_FRACTION)]), list(self.size)
         )
         return out
 
     def __call__(self, data: bytes, generator: torch.Generator | None = None) -> Tensor:
-        return to_tensor(self.image(data))
+        return to_tensor(self.image(decode(data, self.channels)))
 
 
 View = RandomView | CentreView
 
 
+class DecodeItem:
+    """``prepare`` of :class:`~rqbench.modality.LoaderViews`: an ``(encoded bytes, label)`` item's image,
+    decoded once for all its views."""
+
+    def __init__(self, channels: int) -> None:
+        self.channels = channels
+
+    def __call__(self, item: tuple[bytes, int]) -> Image.Image:
+        return decode(item[0], self.channels)
+
+
 class WorkerView:
-    """``make(item, generator, index)`` of :class:`~rqbench.modality.LoaderViews`: ``view`` of the
-    item's encoded image (every view index cut the same way, each from its own draws)."""
+    """``make(image, generator, index)`` of :class:`~rqbench.modality.LoaderViews`: ``view`` of the
+    decoded image (every view index cut the same way, each from its own draws)."""
 
     def __init__(self, view: View) -> None:
         self.view = view
 
-    def __call__(self, item: tuple[bytes, int], generator: torch.Generator, index: int) -> Tensor:
-        return self.view(item[0], generator)
+    def __call__(self, image: Image.Image, generator: torch.Generator, index: int) -> Tensor:
+        return to_tensor(self.view.image(image, generator))
 
 
 class LabelledView:
@@ -170,4 +188,4 @@ def split_views(view: nn.Sequential, size: int, channels: int) -> LoaderViews:
         made, rest = CentreView(_side(first.size, size), channels), modules[1:]
     else:
         made, rest = CentreView((size, size), channels), modules
-    return LoaderViews(WorkerView(made), nn.Sequential(*rest))
+    return LoaderViews(WorkerView(made), nn.Sequential(*rest), DecodeItem(channels))

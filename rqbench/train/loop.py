@@ -118,7 +118,7 @@ def probe_pipeline(cfg: RunConfig, modality: Modality, dataset: Dataset[Any], me
             batch = stack_inputs([dataset[i] for i in first])
         else:  # the views begun as the data loader begins them
             pipeline = pipeline.with_view(split.rest)
-            made = Drawn(dataset, ViewStack(split.make, 1))
+            made = Drawn(dataset, ViewStack(split.make, 1, split.prepare))
             batch = stack_inputs([made[(cfg.seed, PRETRAIN_STREAM, 0, i)] for i in first])
         with torch.no_grad():
             pipeline.views(batch, 1, embed=method.embed, premade=split is not None)
@@ -203,7 +203,7 @@ def pretrain(
     # Views begun in the data loader workers (full-size images: decode and crop there), or none.
     split = modality.loader_views(preset, state.pipeline.view)
     pipeline = state.pipeline if split is None else state.pipeline.with_view(split.rest)
-    source = dataset if split is None else Drawn(dataset, ViewStack(split.make, state.method.num_views))
+    source = dataset if split is None else Drawn(dataset, ViewStack(split.make, state.method.num_views, split.prepare))
     autocast, _ = amp_context(preset.amp, env.device)
     saved = load_checkpoint(run_dir / CHECKPOINT, cfg.key, env.device) if resume else None
     start = state.restore(saved, env) if saved is not None else 0
