@@ -9,7 +9,7 @@ order its view and channel stages run, its backbone and its presets.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -40,6 +40,10 @@ class Task:
             protocols run on the task. A segmentation task needs an encoder with
             ``point_features(x) -> (B, N, D)`` and an int ``point_feature_dim``.
         parts_of: segmentation: the part labels of each category (ShapeNet-Part convention).
+        train_views: the training set with random training views (MoCo-v3's RandomResizedCrop + flip
+            for images), a :class:`~rqbench.drawn.Drawn` dataset indexed by ``(seed, stream, epoch, i)``
+            and yielding ``(view, label)``; the ``lincls`` protocol trains on it. ``None``: the modality
+            has none (``lincls`` then refuses the task).
     """
 
     name: str
@@ -49,6 +53,7 @@ class Task:
     metric: str = "top1"
     kind: str = "classification"
     parts_of: Mapping[int, tuple[int, ...]] | None = None
+    train_views: Dataset[Any] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in TASK_KINDS:
@@ -58,6 +63,24 @@ class Task:
 
 
 TASK_KINDS = ("classification", "segmentation")
+
+
+@dataclass(frozen=True)
+class LoaderViews:
+    """The start of every pretraining view, made per sample in the DataLoader workers from the whole sample
+    (e.g. decode a full-size image and cut its RandomResizedCrop), the rest of the views in the training loop.
+
+    Args:
+        make: ``make(item, generator, index)``: view ``index`` of one pretraining item (a dataset
+            item), a tensor of the same shape for every item; every random number from ``generator``.
+        rest: the VIEW-stage augmentations still run in the training loop, on the made views.
+        prepare: run once per item before its views, its output handed to ``make`` in place of the
+            item (e.g. decode an image once for both views); ``None``: ``make`` gets the item.
+    """
+
+    make: Callable[[Any, torch.Generator, int], Tensor]
+    rest: nn.Sequential
+    prepare: Callable[[Any], Any] | None = None
 
 
 class Modality(ABC):
@@ -118,6 +141,12 @@ class Modality(ABC):
         """Write a picture of ``n`` real samples and one row per augmentation spec to ``path``."""
         raise NotImplementedError(f"modality {self.name!r} does not draw pictures of its views")
 
+    def loader_views(self, preset: Preset, view: nn.Sequential) -> LoaderViews | None:
+        """Where the DataLoader workers begin the views of ``preset``'s pretraining items, given the
+        spec's VIEW stage ``view``; ``None`` (default): the dataset's items are batched as they are and
+        every view augmentation runs in the training loop."""
+        return None
+
     def eval_view(self, batch: Tensor, preset: Preset) -> Tensor:
         """The deterministic view used for evaluation (e.g. a centre crop); identity by default."""
         return batch
@@ -125,4 +154,4 @@ class Modality(ABC):
 
 MODALITIES: Registry[type[Modality]] = Registry("modality", group="rqbench.modalities")
 
-__all__ = ["MODALITIES", "TASK_KINDS", "Modality", "Task"]
+__all__ = ["MODALITIES", "TASK_KINDS", "LoaderViews", "Modality", "Task"]

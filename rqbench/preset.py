@@ -9,8 +9,9 @@ from typing import Any
 
 from rqbench.settings import SettingError, check_range, coerce, field_types
 
-PROTOCOLS: tuple[str, ...] = ("linear", "knn", "finetune", "linear_seg", "finetune_seg")
-"""Every evaluation protocol: classification tasks run linear / knn / finetune, segmentation tasks the ``_seg`` ones."""
+PROTOCOLS: tuple[str, ...] = ("linear", "knn", "finetune", "linear_seg", "finetune_seg", "lincls")
+"""Every evaluation protocol: classification tasks run linear / knn / finetune / lincls, segmentation tasks the
+``_seg`` ones."""
 SCHEDULES: tuple[str, ...] = ("cosine", "step")
 
 
@@ -34,6 +35,10 @@ class EvalSettings:
             ``finetune_seg``); ``None`` uses ``label_fractions``.
         seg_linear_epochs: epochs of the segmentation probe (two FC layers on frozen point
             features); ``None`` uses ``linear_epochs``.
+        lincls_epochs, lincls_lr, lincls_batch_size, lincls_momentum, lincls_weight_decay: the ``lincls``
+            protocol (:mod:`rqbench.evaluate.lincls`, MoCo-v3's ``main_lincls.py``: SGD on the frozen
+            network with random training views; ``lincls_lr`` is the base rate, scaled by batch / 256).
+            The defaults are the reference's (90 epochs, 0.1, 1024, 0.9, 0).
         monitor_every: during pretraining, every this many epochs, the kNN top-1 of the current
             encoder on the modality's first classification task is logged (``monitor/knn_top1``;
             solo-learn's and lightly's online monitor); ``None``: no monitor. It never changes the
@@ -67,6 +72,11 @@ class EvalSettings:
     label_draws: int = 1
     cv_folds: int | None = None
     cv_repeats: int = 1
+    lincls_epochs: int = 90
+    lincls_lr: float = 0.1
+    lincls_batch_size: int = 1024
+    lincls_momentum: float = 0.9
+    lincls_weight_decay: float = 0.0
 
     def __post_init__(self) -> None:
         unknown = [p for p in self.protocols if p not in PROTOCOLS]
@@ -85,13 +95,14 @@ class EvalSettings:
                     fractions,
                     "a non-empty tuple of fractions in (0, 1]",
                 )
-        for name in ("linear_epochs", "knn_k", "batch_size"):
+        for name in ("linear_epochs", "knn_k", "batch_size", "lincls_epochs", "lincls_batch_size"):
             check_range(getattr(self, name) >= 1, f"eval.{name}", getattr(self, name), ">= 1")
         check_range(self.finetune_epochs >= 0, "eval.finetune_epochs", self.finetune_epochs, ">= 0")
-        for name in ("linear_lr", "knn_temperature", "finetune_lr"):
+        for name in ("linear_lr", "knn_temperature", "finetune_lr", "lincls_lr"):
             check_range(getattr(self, name) > 0, f"eval.{name}", getattr(self, name), "> 0")
-        for name in ("linear_weight_decay", "finetune_weight_decay"):
+        for name in ("linear_weight_decay", "finetune_weight_decay", "lincls_weight_decay"):
             check_range(getattr(self, name) >= 0, f"eval.{name}", getattr(self, name), ">= 0")
+        check_range(0 <= self.lincls_momentum <= 1, "eval.lincls_momentum", self.lincls_momentum, "in [0, 1]")
         check_range(0 <= self.val_fraction < 1, "eval.val_fraction", self.val_fraction, "in [0, 1)")
         if self.patience is not None:
             check_range(
@@ -280,6 +291,11 @@ ADDED_LATER: dict[str, dict[str, Any]] = {
         "label_draws": 1,
         "cv_folds": None,
         "cv_repeats": 1,
+        "lincls_epochs": 90,
+        "lincls_lr": 0.1,
+        "lincls_batch_size": 1024,
+        "lincls_momentum": 0.9,
+        "lincls_weight_decay": 0.0,
     },
     "": {"steps": None},
 }

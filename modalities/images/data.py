@@ -132,11 +132,15 @@ class SourcePlan:
             source's name, :data:`CACHE_FORMAT` and this key.
         build: builds the splits; only called when the cache has no entry for ``key``.
         cache: ``False`` to build every time (cheap sources).
+        originals: builds the splits as encoded originals
+            (:class:`~modalities.images.originals.EncodedSplits`, for ``data.originals = true``);
+            ``None`` if the source cannot.
     """
 
     key: Mapping[str, Any]
     build: Callable[[], ImageSplits]
     cache: bool = True
+    originals: Callable[[], Any] | None = None
 
 
 # --------------------------------------------------------------------------------------------

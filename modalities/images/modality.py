@@ -12,11 +12,14 @@ from torch.utils.data import Dataset
 
 from modalities.images.backbones import BACKBONES
 from modalities.images.data import ImageSplits, TorchImages, load_images, subset_indices
+from modalities.images.loader_crops import CentreView, Decoded, LabelledView, RandomView, split_views
+from modalities.images.originals import EncodedImages, EncodedSplits, load_originals
 from modalities.images.presets import PRESETS
 from modalities.images.show import view_grid
 from modalities.images.views import CenterCrop
 from rqbench.augment.base import ChannelLayout
-from rqbench.modality import MODALITIES, Modality, Task
+from rqbench.drawn import Drawn
+from rqbench.modality import MODALITIES, LoaderViews, Modality, Task
 from rqbench.preset import Preset
 
 
@@ -25,13 +28,39 @@ def _splits(source: str, size: int | None, root: str | None, extra: tuple[tuple[
     return load_images(source, root=root, size=size, **dict(extra))
 
 
-def splits_for(preset: Preset) -> ImageSplits:
-    """The preset's image source, loaded once per process (from the on-disk cache after the first time)."""
+@functools.lru_cache(maxsize=4)
+def _originals(source: str, root: str | None, extra: tuple[tuple[str, Any], ...]) -> EncodedSplits:
+    return load_originals(source, root=root, **dict(extra))
+
+
+def _source_options(preset: Preset) -> tuple[str, int | None, str | None, tuple[tuple[str, Any], ...]]:
     data = dict(preset.data)
     source, size, root = data.pop("source"), data.pop("size", None), data.pop("root", None)
-    for key in ("pretrain_samples", "eval_train_samples", "eval_test_samples"):
+    for key in ("pretrain_samples", "eval_train_samples", "eval_test_samples", "originals"):
         data.pop(key, None)
-    return _splits(source, size, root, tuple(sorted(data.items())))
+    return source, size, root, tuple(sorted(data.items()))
+
+
+def splits_for(preset: Preset) -> ImageSplits:
+    """The preset's image source, loaded once per process (from the on-disk cache after the first time)."""
+    source, size, root, extra = _source_options(preset)
+    return _splits(source, size, root, extra)
+
+
+def keeps_originals(preset: Preset) -> bool:
+    """Whether ``preset`` keeps the original images (``data.originals``) and cuts its views from them."""
+    originals = preset.data.get("originals", False)
+    if not isinstance(originals, bool):
+        raise ValueError(f"data.originals must be true or false, got {originals!r}")
+    if originals and not isinstance(preset.data.get("size"), int):
+        raise ValueError("data.originals = true needs data.size (the side of the views cut from the originals)")
+    return originals
+
+
+def originals_for(preset: Preset) -> EncodedSplits:
+    """The preset's image source as encoded originals (``data.originals = true``), loaded once per process."""
+    source, _, root, extra = _source_options(preset)
+    return _originals(source, root, extra)
 
 
 def _limit(split: Any, n: int | None, seed: int) -> Tensor | None:
@@ -67,29 +96,70 @@ class Images(Modality):
     presets = PRESETS
 
     def pretrain_dataset(self, preset: Preset) -> Dataset:
+        """Float images ``(C, S, S)`` of the pixel cache; with ``data.originals``, ``(encoded bytes, label)``
+        items whose views the data loader cuts (:meth:`loader_views`)."""
+        if keeps_originals(preset):
+            encoded = originals_for(preset)
+            return EncodedImages(encoded.train, _limit(encoded.train, preset.data.get("pretrain_samples"), seed=0))
         splits = splits_for(preset)
         return TorchImages(splits.train, _limit(splits.train, preset.data.get("pretrain_samples"), seed=0))
 
+    def loader_views(self, preset: Preset, view: nn.Sequential) -> LoaderViews | None:
+        """With ``data.originals``: every view's crop is cut from the whole image in the DataLoader
+        workers (:func:`~modalities.images.loader_crops.split_views`); otherwise none."""
+        if not keeps_originals(preset):
+            return None
+        return split_views(view, int(preset.data["size"]), originals_for(preset).channels)
+
     def tasks(self, preset: Preset) -> list[Task]:
+        if keeps_originals(preset):
+            return [self._originals_task(preset)]
         splits = splits_for(preset)
         train = TorchImages(splits.train, _limit(splits.train, preset.data.get("eval_train_samples"), seed=1))
         test = TorchImages(splits.test, _limit(splits.test, preset.data.get("eval_test_samples"), seed=2))
         return [Task(splits.name, train, test, splits.num_classes)]
 
+    @staticmethod
+    def _originals_task(preset: Preset) -> Task:
+        """Evaluation on originals: MoCo-v3's validation view (Resize, CenterCrop) for features and
+        tests, its RandomResizedCrop + flip for the ``lincls`` protocol's training views."""
+        encoded = originals_for(preset)
+        side = (int(preset.data["size"]),) * 2
+        train = EncodedImages(encoded.train, _limit(encoded.train, preset.data.get("eval_train_samples"), seed=1))
+        test = EncodedImages(encoded.test, _limit(encoded.test, preset.data.get("eval_test_samples"), seed=2))
+        centre = CentreView(side, encoded.channels)
+        return Task(
+            encoded.name,
+            Decoded(train, centre),
+            Decoded(test, centre),
+            encoded.num_classes,
+            train_views=Drawn(train, LabelledView(RandomView(side, encoded.channels))),
+        )
+
     def backbone_component(self, preset: Preset) -> object | None:
         return BACKBONES.get(preset.backbone["name"])
 
     def backbone(self, preset: Preset) -> tuple[nn.Module, int]:
-        splits = splits_for(preset)
         options = dict(preset.backbone)
-        net, dim = BACKBONES.get(options.pop("name"))(splits.channels, **options)
-        mean, std = self._statistics(splits)
+        if keeps_originals(preset):
+            encoded = originals_for(preset)
+            channels = encoded.channels
+            sample: Dataset = Decoded(
+                EncodedImages(encoded.train, _limit(encoded.train, 2000, seed=3)),
+                CentreView((int(preset.data["size"]),) * 2, channels),
+            )
+        else:
+            splits = splits_for(preset)
+            channels = splits.channels
+            sample = TorchImages(splits.train, _limit(splits.train, 2000, seed=3))
+        net, dim = BACKBONES.get(options.pop("name"))(channels, **options)
+        mean, std = self._statistics(sample)
         return Normalized(net, mean, std), dim
 
     @staticmethod
-    def _statistics(splits: ImageSplits) -> tuple[Tensor, Tensor]:
-        sample = TorchImages(splits.train, _limit(splits.train, 2000, seed=3))
-        x = torch.stack([sample[i][0] for i in range(len(sample))])
+    def _statistics(sample: Dataset) -> tuple[Tensor, Tensor]:
+        """Per-channel mean and standard deviation of a sample of training images (views of them with originals)."""
+        x = torch.stack([sample[i][0] for i in range(len(sample))])  # type: ignore[arg-type]
         return x.mean(dim=(0, 2, 3)), x.std(dim=(0, 2, 3)).clamp_min(1e-3)
 
     def show(self, preset: Preset, specs: list[str], n: int, path: Path, seed: int = 0) -> Path:

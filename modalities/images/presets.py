@@ -3,7 +3,11 @@
 ``paper`` carries the paper's setting (MoCo-v3's recipe for ResNet-50, moco-v3 CONFIG.md): LARS,
 lr 0.6 x batch/256, weight decay 1e-6, 10 warm-up epochs, batch 4096, 100 epochs, momentum
 0.99 -> 1, T = 1.0, projector 4096 -> 256 (2 layers), predictor 4096 -> 256; BYOL heads
-4096 -> 256, tau 0.99 -> 1. Linear probe on frozen features for 90 epochs.
+4096 -> 256, tau 0.99 -> 1. The original images are cached (``data.originals``) and every view is
+cut from the whole image in the DataLoader workers (:mod:`modalities.images.loader_crops`). Linear
+classification is MoCo-v3's ``main_lincls.py`` (the ``lincls`` protocol: SGD on the frozen network,
+RandomResizedCrop + flip training views, Resize 256 + CenterCrop 224 test views, 90 epochs, lr 0.1 x
+batch 1024 / 256, cosine); the test batches are the reference's 256 (main_lincls.py L295).
 
 ``quick`` was chosen on the RRC-only baseline (MoCo-v3, ``rrc``, seed 0) and the scratch
 encoder alone, never by looking at which augmentation wins. Runs behind it (this 2-core CPU,
@@ -83,10 +87,10 @@ PAPER = Preset(
         "byol": {"proj_hidden": 4096, "proj_dim": 256, "pred_hidden": 4096, "momentum": 0.99},
     },
     backbone={"name": "resnet50"},
-    data={"source": "imagenet-1k", "size": 224},
+    data={"source": "imagenet-1k", "size": 224, "originals": True},
     checkpoint_every=1000,
     num_workers=8,
-    eval=EvalSettings(protocols=("linear",), label_fractions=(1.0,), linear_epochs=90, linear_lr=1e-3, batch_size=1024),
+    eval=EvalSettings(protocols=("lincls",), label_fractions=(1.0,), batch_size=256),
 )
 
 PRESETS = {"quick": QUICK, "paper": PAPER}

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -54,6 +55,7 @@ from .data import (
     resize_images,
     stratified_split,
 )
+from .originals import EncodedSplits, encoded_dataset, encoded_features
 
 __all__ = [
     "FASHION_MNIST_CLASSES",
@@ -478,7 +480,32 @@ def folder(
             names,
         )
 
-    return SourcePlan(key, build)
+    def build_originals() -> EncodedSplits:
+        headers = [_image_header(f) for f in all_files]  # every file must open as an image
+        depth = channels or (1 if all(mode in _GREY_MODES for mode, _ in headers) else 3)
+
+        def read(groups: list[list[Path]]) -> tuple[list[bytes], np.ndarray]:
+            labels = np.concatenate([np.full(len(g), label, np.int64) for label, g in enumerate(groups)])
+            return [file.read_bytes() for group in groups for file in group], labels
+
+        data, labels = read(train_files)
+        if presplit:
+            test_data, test_labels = read(test_files)
+        else:
+            train_idx, test_idx = stratified_split(labels, test_fraction, seed)
+            test_data, test_labels = [data[i] for i in test_idx], labels[test_idx]
+            data, labels = [data[i] for i in train_idx], labels[train_idx]
+        names = tuple(class_names)
+        return EncodedSplits(
+            "folder",
+            encoded_dataset(data, labels, names),
+            encoded_dataset(test_data, test_labels, names),
+            len(names),
+            depth,
+            names,
+        )
+
+    return SourcePlan(key, build, originals=build_originals)
 
 
 # --------------------------------------------------------------------------------------------
@@ -512,14 +539,15 @@ def _hub_plan(
                 f"It {access}. Offline, use the fashion-mnist, mnist, folder or fake source instead."
             ) from exc
 
+    def class_names(train: datasets.Dataset) -> tuple[str, ...]:
+        label_feature = train.features[label_column]
+        if isinstance(label_feature, datasets.ClassLabel):
+            return tuple(label_feature.names)
+        return tuple(str(i) for i in range(int(max(train[label_column])) + 1))
+
     def build() -> ImageSplits:
         train, test = load("train"), load(test_split)
-        label_feature = train.features[label_column]
-        names = (
-            tuple(label_feature.names)
-            if isinstance(label_feature, datasets.ClassLabel)
-            else tuple(str(i) for i in range(int(max(train[label_column])) + 1))
-        )
+        names = class_names(train)
 
         def convert(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
             return {
@@ -542,7 +570,31 @@ def _hub_plan(
         ]
         return ImageSplits(source, out[0], out[1], len(names), 3, size, names)
 
-    return SourcePlan(key, build)
+    def build_originals() -> EncodedSplits:
+        train, test = load("train"), load(test_split)
+        names = class_names(train)
+
+        def keep(batch: dict[str, list[Any]]) -> dict[str, list[Any]]:  # the stored file, not decoded
+            return {
+                "data": [item["bytes"] or Path(item["path"]).read_bytes() for item in batch[image_column]],
+                "label": batch[label_column],
+            }
+
+        out = [
+            split.cast_column(image_column, datasets.Image(decode=False)).map(
+                keep,
+                batched=True,
+                batch_size=256,
+                remove_columns=split.column_names,
+                features=encoded_features(names),
+                num_proc=num_proc,
+                desc=f"{source} originals",
+            )
+            for split in (train, test)
+        ]
+        return EncodedSplits(source, out[0], out[1], len(names), 3, names)
+
+    return SourcePlan(key, build, originals=build_originals)
 
 
 _HUB_ACCESS = "needs internet access to the Hugging Face hub (or a copy already in the local Hugging Face cache)"
@@ -694,13 +746,30 @@ def fake(
             images[start : start + 256] = np.clip(np.rint(block), 0, 255).astype(np.uint8)
         return images, labels
 
-    def build() -> ImageSplits:
+    def class_patterns() -> np.ndarray:
         grid = min(side, 8)
-        prototypes = np.random.default_rng([seed, 2]).integers(
+        return np.random.default_rng([seed, 2]).integers(
             0, 256, size=(num_classes, channels, grid, grid), dtype=np.uint8
         )
+
+    def build() -> ImageSplits:
+        prototypes = class_patterns()
         train = arrays_to_dataset(*make(train_size, 0, prototypes), names)
         test = arrays_to_dataset(*make(test_size, 1, prototypes), names)
         return ImageSplits("fake", train, test, num_classes, channels, side, names)
 
-    return SourcePlan(key, build, cache=False)
+    def build_originals() -> EncodedSplits:  # the same pixels, each image a lossless PNG
+        prototypes = class_patterns()
+
+        def encoded(n: int, stream: int) -> datasets.Dataset:
+            images, labels = make(n, stream, prototypes)
+            data = []
+            for image in images:
+                buffer = io.BytesIO()
+                Image.fromarray(image[0] if channels == 1 else image.transpose(1, 2, 0)).save(buffer, format="PNG")
+                data.append(buffer.getvalue())
+            return encoded_dataset(data, labels, names)
+
+        return EncodedSplits("fake", encoded(train_size, 0), encoded(test_size, 1), num_classes, channels, names)
+
+    return SourcePlan(key, build, cache=False, originals=build_originals)

@@ -52,6 +52,9 @@ __all__ = [
     "RandomSolarize",
     "apply_views",
     "blur_kernel_size",
+    "crop_box",
+    "crop_params",
+    "uniform",
 ]
 
 Size = int | tuple[int, int] | list[int] | None
@@ -99,9 +102,7 @@ class ImageView(Augmentation):
 
     def _uniform(self, *shape: int, low: float = 0.0, high: float = 1.0) -> Tensor:
         """``U(low, high)`` draws on the CPU (parameters are read back as Python numbers)."""
-        device = self.generator.device if self.generator is not None else torch.device("cpu")
-        draws = torch.rand(shape, generator=self.generator, device=device, dtype=torch.float64).cpu()
-        return low + (high - low) * draws
+        return uniform(self.generator, *shape, low=low, high=high)
 
     def _coin(self, n: int, p: float) -> Tensor:
         """Which of ``n`` samples get an operation applied with probability ``p`` (always drawn)."""
@@ -116,6 +117,80 @@ class ImageView(Augmentation):
     def batch_forward(self, x: Tensor, index: int) -> Tensor:  # pragma: no cover - interface
         """Transform a checked batch ``(B, C, H, W)``."""
         raise NotImplementedError
+
+
+def uniform(generator: torch.Generator | None, *shape: int, low: float = 0.0, high: float = 1.0) -> Tensor:
+    """``U(low, high)`` float64 draws of ``shape`` from ``generator`` (torch's global RNG if ``None``), on the CPU."""
+    device = generator.device if generator is not None else torch.device("cpu")
+    draws = torch.rand(shape, generator=generator, device=device, dtype=torch.float64).cpu()
+    return low + (high - low) * draws
+
+
+def crop_params(
+    generator: torch.Generator | None,
+    n: int,
+    height: int,
+    width: int,
+    scale_min: float = 0.08,
+    ratio: tuple[float, float] = (3 / 4, 4 / 3),
+) -> Tensor:
+    """``(n, 4)`` integer crops ``(top, left, height, width)`` of a ``height x width`` image, torchvision's
+    ``RandomResizedCrop.get_params`` per sample (area ``U(scale_min, 1)``, log-uniform aspect ratio,
+    10 attempts, then the centre-crop fallback), drawn from ``generator``."""
+    attempts = 10
+    area = height * width
+    target = area * uniform(generator, n, attempts, low=scale_min, high=1.0)
+    log_ratio = uniform(generator, n, attempts, low=math.log(ratio[0]), high=math.log(ratio[1]))
+    aspect = torch.exp(log_ratio)
+    w = torch.round(torch.sqrt(target * aspect)).long()
+    h = torch.round(torch.sqrt(target / aspect)).long()
+    ok = (w > 0) & (w <= width) & (h > 0) & (h <= height)
+    first = torch.where(ok.any(1), ok.long().argmax(1), torch.full((n,), -1))
+    pos = uniform(generator, n, 2)
+    # Centre-crop fallback (no attempt fitted), as torchvision.
+    in_ratio = width / height
+    if in_ratio < ratio[0]:
+        fw, fh = width, round(width / ratio[0])
+    elif in_ratio > ratio[1]:
+        fw, fh = round(height * ratio[1]), height
+    else:
+        fw, fh = width, height
+    rows = torch.arange(n)
+    pick = first.clamp_min(0)
+    ch = torch.where(first >= 0, h[rows, pick], torch.full((n,), fh))
+    cw = torch.where(first >= 0, w[rows, pick], torch.full((n,), fw))
+    top = torch.where(first >= 0, (pos[:, 0] * (height - ch + 1)).long().clamp_max(height - ch), (height - ch) // 2)
+    left = torch.where(first >= 0, (pos[:, 1] * (width - cw + 1)).long().clamp_max(width - cw), (width - cw) // 2)
+    return torch.stack([top, left, ch, cw], dim=1)
+
+
+def crop_box(
+    generator: torch.Generator | None,
+    height: int,
+    width: int,
+    scale_min: float = 0.08,
+    ratio: tuple[float, float] = (3 / 4, 4 / 3),
+) -> tuple[int, int, int, int]:
+    """One crop ``(top, left, height, width)``: :func:`crop_params` with ``n = 1`` (the same draws from
+    ``generator``, the same crop), in Python floats: a tenth of its time, for one image at a time."""
+    attempts = 10
+    area = height * width
+    target = uniform(generator, 1, attempts, low=scale_min, high=1.0)[0].tolist()
+    log_ratio = uniform(generator, 1, attempts, low=math.log(ratio[0]), high=math.log(ratio[1]))[0].tolist()
+    pos = uniform(generator, 1, 2)[0].tolist()
+    for t, r in zip(target, log_ratio, strict=True):
+        aspect = math.exp(r)
+        w, h = round(math.sqrt(area * t * aspect)), round(math.sqrt(area * t / aspect))
+        if 0 < w <= width and 0 < h <= height:
+            return min(int(pos[0] * (height - h + 1)), height - h), min(int(pos[1] * (width - w + 1)), width - w), h, w
+    in_ratio = width / height
+    if in_ratio < ratio[0]:
+        w, h = width, round(width / ratio[0])
+    elif in_ratio > ratio[1]:
+        w, h = round(height * ratio[1]), height
+    else:
+        w, h = width, height
+    return (height - h) // 2, (width - w) // 2, h, w
 
 
 def _as_batch(x: Tensor, name: str) -> tuple[Tensor, bool]:
@@ -220,31 +295,7 @@ class RandomResizedCrop(ImageView):
 
     def crop_params(self, n: int, height: int, width: int) -> Tensor:
         """``(n, 4)`` integer crops ``(top, left, height, width)``, torchvision's sampling per sample."""
-        attempts = 10
-        area = height * width
-        target = area * self._uniform(n, attempts, low=self.scale_min, high=1.0)
-        log_ratio = self._uniform(n, attempts, low=math.log(self.ratio[0]), high=math.log(self.ratio[1]))
-        aspect = torch.exp(log_ratio)
-        w = torch.round(torch.sqrt(target * aspect)).long()
-        h = torch.round(torch.sqrt(target / aspect)).long()
-        ok = (w > 0) & (w <= width) & (h > 0) & (h <= height)
-        first = torch.where(ok.any(1), ok.long().argmax(1), torch.full((n,), -1))
-        pos = self._uniform(n, 2)
-        # Centre-crop fallback (no attempt fitted), as torchvision.
-        in_ratio = width / height
-        if in_ratio < self.ratio[0]:
-            fw, fh = width, round(width / self.ratio[0])
-        elif in_ratio > self.ratio[1]:
-            fw, fh = round(height * self.ratio[1]), height
-        else:
-            fw, fh = width, height
-        rows = torch.arange(n)
-        pick = first.clamp_min(0)
-        ch = torch.where(first >= 0, h[rows, pick], torch.full((n,), fh))
-        cw = torch.where(first >= 0, w[rows, pick], torch.full((n,), fw))
-        top = torch.where(first >= 0, (pos[:, 0] * (height - ch + 1)).long().clamp_max(height - ch), (height - ch) // 2)
-        left = torch.where(first >= 0, (pos[:, 1] * (width - cw + 1)).long().clamp_max(width - cw), (width - cw) // 2)
-        return torch.stack([top, left, ch, cw], dim=1)
+        return crop_params(self.generator, n, height, width, self.scale_min, self.ratio)
 
     def batch_forward(self, x: Tensor, index: int) -> Tensor:
         n, _, height, width = x.shape
@@ -450,8 +501,12 @@ class MoCoV3Full(ImageView):
     def batch_forward(self, x: Tensor, index: int) -> Tensor:
         if index < 0:
             raise ValueError(f"view index must be >= 0, got {index}")
-        view = min(index, 1)
-        blur, solarize = cast(GaussianBlur, self.blur[view]), cast(RandomSolarize, self.solarize[view])
-        for part in (self.crop, self.jitter, self.gray, blur, solarize):
+        for part in self.parts(index):
             x = part.batch_forward(x, index)
         return x
+
+    def parts(self, index: int) -> tuple[ImageView, ...]:
+        """View ``index``'s parts in order: crop, jitter, grayscale, blur, solarize."""
+        view = min(index, 1)
+        blur, solarize = cast(GaussianBlur, self.blur[view]), cast(RandomSolarize, self.solarize[view])
+        return (self.crop, self.jitter, self.gray, blur, solarize)

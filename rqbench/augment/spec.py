@@ -13,7 +13,7 @@ import inspect
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
@@ -278,6 +278,7 @@ class AugmentationPipeline(nn.Module):
         n_views: int = 2,
         indices: Tensor | None = None,
         embed: Callable[[Tensor], Tensor] | None = None,
+        premade: bool = False,
     ) -> Views:
         """``n_views`` views of ``batch``: the stages in :attr:`order`, then mixing.
 
@@ -287,10 +288,14 @@ class AugmentationPipeline(nn.Module):
             indices: the samples' dataset indices, handed on in :attr:`Views.indices`.
             embed: an input embedding run where the channel stage begins (DABS's token
                 embedding: the channel stage acts on its output); ``None`` for none.
+            premade: ``batch`` is ``(B, n_views, ...)``, view ``i`` begun in the data loader as
+                ``batch[:, i]`` (:class:`~rqbench.modality.LoaderViews`); the stages go on from there.
         """
         if n_views < 1:
             raise ValueError(f"n_views must be at least 1, got {n_views}")
-        xs = [batch] * n_views
+        if premade and (batch.ndim < 2 or batch.shape[1] != n_views):
+            raise ValueError(f"premade views: expected a batch (B, {n_views}, ...), got shape {tuple(batch.shape)}")
+        xs = list(batch.unbind(1)) if premade else [batch] * n_views
         for stage in self.order:
             if stage is Stage.VIEW:
                 xs = [apply_views(self.view, x, i) for i, x in enumerate(xs)]
@@ -300,6 +305,12 @@ class AugmentationPipeline(nn.Module):
                 xs = [self.channel(x) for x in xs]
         mixed = [self.mix(x) for x in xs]
         return Views(tuple(m for m, _ in mixed), tuple(xs), tuple(info for _, info in mixed), indices)
+
+    def with_view(self, view: nn.Sequential) -> AugmentationPipeline:
+        """This pipeline with its VIEW stage replaced by ``view`` (the other stages' modules are shared)."""
+        views = [cast(Augmentation, m) for m in view]
+        channel = [cast(Augmentation, m) for m in self.channel]
+        return AugmentationPipeline(self.spec, views, channel, self.mixing, self.order)
 
     def extra_repr(self) -> str:
         order = ", ".join(s.name.lower() for s in self.order)

@@ -16,6 +16,7 @@ from rqbench.evaluate.features import extract_features
 from rqbench.evaluate.finetune import finetune
 from rqbench.evaluate.fractions import label_fraction_indices
 from rqbench.evaluate.knn import knn_accuracy
+from rqbench.evaluate.lincls import lincls_task
 from rqbench.evaluate.linear import linear_probe
 from rqbench.evaluate.metrics import SCORE_METRICS
 from rqbench.evaluate.seg_protocol import evaluate_segmentation
@@ -170,6 +171,8 @@ def _evaluate_task(
             for fit_x, fit_y, score_x, score_y in splits
         ]
         row("knn", 1.0, sum(accuracies) / len(accuracies))
+    if "lincls" in settings.protocols:  # MoCo-v3's main_lincls recipe on the frozen encoder (evaluate/lincls.py)
+        row("lincls", 1.0, lincls_task(encoder, feature_dim, modality, task, preset, seed, device))
     if "finetune" in settings.protocols:
         labels = _labels(task.train)
         for fraction in settings.label_fractions:

@@ -71,8 +71,9 @@ def local_shards(schedule: list[tuple[int, int, Tensor]], batch_size: int, env: 
     return [indices[env.rank * local : (env.rank + 1) * local].tolist() for _, _, indices in schedule]
 
 
-def batch_loader(dataset: Dataset[Any], shards: list[list[int]], num_workers: int, env: DistEnv) -> DataLoader[Any]:
-    """A ``DataLoader`` serving ``shards`` in order (worker count changes speed, never the result)."""
+def batch_loader(dataset: Dataset[Any], shards: list[list[Any]], num_workers: int, env: DistEnv) -> DataLoader[Any]:
+    """A ``DataLoader`` serving ``shards`` (lists of dataset keys: indices, or the keys of a
+    :class:`~rqbench.drawn.Drawn` dataset) in order (worker count changes speed, never the result)."""
     return DataLoader(
         dataset,
         batch_sampler=shards,  # our own order: deterministic, resumable mid-epoch

@@ -24,6 +24,7 @@ from torch.utils.data import Dataset
 from rqbench.augment.spec import SpecError
 from rqbench.config import RunConfig
 from rqbench.distributed import DistEnv, any_rank, global_mean, wrap_ddp
+from rqbench.drawn import PRETRAIN_STREAM, Drawn, ViewStack
 from rqbench.evaluate.monitor import knn_monitor
 from rqbench.loggers import Loggers
 from rqbench.methods import METHODS
@@ -110,10 +111,17 @@ def probe_pipeline(cfg: RunConfig, modality: Modality, dataset: Dataset[Any], me
     afterwards: an argument the data cannot take (``rq(channel_dim=9)``) is one error now, not at step 1."""
     saved = rng_state()
     try:
-        batch = stack_inputs([dataset[i] for i in range(min(2, len(dataset)))])  # type: ignore[arg-type]
+        pipeline = modality.pipeline(cfg.aug, torch.Generator().manual_seed(0), order=cfg.order)
+        split = modality.loader_views(cfg.preset, pipeline.view)
+        first = range(min(2, len(dataset)))  # type: ignore[arg-type]
+        if split is None:
+            batch = stack_inputs([dataset[i] for i in first])
+        else:  # the views begun as the data loader begins them
+            pipeline = pipeline.with_view(split.rest)
+            made = Drawn(dataset, ViewStack(split.make, 1, split.prepare))
+            batch = stack_inputs([made[(cfg.seed, PRETRAIN_STREAM, 0, i)] for i in first])
         with torch.no_grad():
-            pipeline = modality.pipeline(cfg.aug, torch.Generator().manual_seed(0), order=cfg.order)
-            pipeline.views(batch, 1, embed=method.embed)
+            pipeline.views(batch, 1, embed=method.embed, premade=split is not None)
     except (ValueError, TypeError, IndexError, RuntimeError) as exc:
         message = " ".join(str(exc).split())[:200]
         raise SpecError(
@@ -192,6 +200,10 @@ def pretrain(
 
     state = build_state(cfg, modality, env, num_samples)
     probe_pipeline(cfg, modality, dataset, state.method)
+    # Views begun in the data loader workers (full-size images: decode and crop there), or none.
+    split = modality.loader_views(preset, state.pipeline.view)
+    pipeline = state.pipeline if split is None else state.pipeline.with_view(split.rest)
+    source = dataset if split is None else Drawn(dataset, ViewStack(split.make, state.method.num_views, split.prepare))
     autocast, _ = amp_context(preset.amp, env.device)
     saved = load_checkpoint(run_dir / CHECKPOINT, cfg.key, env.device) if resume else None
     start = state.restore(saved, env) if saved is not None else 0
@@ -204,6 +216,11 @@ def pretrain(
         run_dir.mkdir(parents=True, exist_ok=True)
     schedule = list(global_batches(num_samples, preset.batch_size, cfg.seed, start, stop))
     shards_of = local_shards(schedule, preset.batch_size, env)
+    keys: list[list[Any]] = (
+        shards_of
+        if split is None
+        else [[(cfg.seed, PRETRAIN_STREAM, s, i) for i in shard] for (s, _, _), shard in zip(schedule, shards_of)]
+    )
     bar = TrainProgress(
         total_steps,
         start,
@@ -221,14 +238,18 @@ def pretrain(
         bar,
         PreemptionWatch() as watch,
     ):
-        batches = iter(batch_loader(dataset, shards_of, preset.num_workers, env))  # draws the loader's seed
+        batches = iter(batch_loader(source, keys, preset.num_workers, env))  # draws the loader's seed
         if saved is not None:
             restore_global_rng(saved, env)
         for (step, epoch, _), shard, batch in zip(schedule, shards_of, batches):
             tick = time.perf_counter()
             indices = torch.as_tensor(shard, device=env.device)
-            views = state.pipeline.views(
-                batch.to(env.device, non_blocking=True), state.method.num_views, indices, embed=state.method.embed
+            views = pipeline.views(
+                batch.to(env.device, non_blocking=True),
+                state.method.num_views,
+                indices,
+                embed=state.method.embed,
+                premade=split is not None,
             )
             for group in state.optimizer.param_groups:
                 group["lr"] = lr = learning_rate(cfg, step, total_steps, per_epoch)
