@@ -451,8 +451,8 @@ def bench_command(
 
     --until-decided: the first look runs every row with --seeds seeds; then, at up to 5 planned looks
     up to --max-seeds, only the runs of the paper-metric claims still undecided get more seeds, until
-    every claim is decided or --budget is spent. Tests use Pocock's constant nominal level so the
-    overall error rate stays 5 %; the design and its looks are kept in
+    every claim is decided or --budget (CPU time of this process) is spent. Tests use Pocock's constant
+    nominal level so the overall error rate stays 5 %; the design and its looks are kept in
     RESULTS/tables/NAME_PRESET_sequential.json (a stopped bench resumes from it)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -528,6 +528,10 @@ def bench_command(
             _render(table, preset, results, env.world_size)
 
 
+WAIT_S = 15.0
+"""How often ``--until-decided`` looks again at a run another bench is doing."""
+
+
 def _until_decided(
     spec: TableSpec,
     preset: str,
@@ -544,7 +548,15 @@ def _until_decided(
     from rqbench.results import rebuild_index
     from rqbench.runlock import RunLockedError
     from rqbench.runner import Workspace, make_config, run
-    from rqbench.sequential import Look, SequentialState, load_state, round_budget_ok, state_path, undecided
+    from rqbench.sequential import (
+        Look,
+        SequentialState,
+        cpu_seconds,
+        load_state,
+        round_budget_ok,
+        state_path,
+        undecided,
+    )
     from rqbench.tables.claims import claims_for, claims_markdown, evaluate_claims, pretraining_gains
 
     path = state_path(results, spec.name, preset)
@@ -560,7 +572,7 @@ def _until_decided(
         for c in claims_for(spec)
     }  # fmt: skip
     workspace = Workspace(results)
-    spent_before, began = state.spent_s, time.monotonic()
+    spent_before, began = state.spent_s, cpu_seconds()
     durations: list[float] = []
     wanted = list(dict.fromkeys(spec.runs()))  # the first look runs every row (the random-init row too)
     nominal = design.nominal_alpha
@@ -568,7 +580,7 @@ def _until_decided(
         console.print(
             f"{spec.name} until decided: looks at {', '.join(map(str, design.looks))} seeds, Pocock constant "
             f"{design.constant:.3f} (nominal level {nominal:.4f}, overall {design.alpha:g})"
-            + (f", budget {budget_s / 3600:.2f} h ({state.spent_s / 3600:.2f} h spent)" if budget_s else "")
+            + (f", CPU budget {budget_s / 3600:.2f} h ({state.spent_s / 3600:.2f} h spent)" if budget_s else "")
         )
 
     def judge() -> list[Any]:
@@ -587,25 +599,32 @@ def _until_decided(
                                    **dict(t.overrides))
             )
         ]  # fmt: skip
+        elsewhere = []
         for cfg in todo:
             estimate = statistics.median(durations) if durations else 0.0
             if not round_budget_ok(state.spent_s, budget_s, estimate):
-                state.stopped = f"budget spent at look {number + 1} ({state.spent_s / 3600:.2f} h)"
+                state.stopped = f"CPU budget spent at look {number + 1} ({state.spent_s / 3600:.2f} h)"
                 break
-            started = time.monotonic()
+            started = cpu_seconds()
             try:
                 run(cfg, workspace, env, progress=progress)
-            except RunLockedError as exc:
-                console.print(f"skipped: {escape(str(exc))}")
-            durations.append(time.monotonic() - started)
-            state.spent_s = spent_before + time.monotonic() - began
+                durations.append(cpu_seconds() - started)
+            except RunLockedError as exc:  # another bench (a table sharing the run) works on it
+                console.print(f"waiting for it at the look: {escape(str(exc))}")
+                elsewhere.append(cfg)
+            state.spent_s = spent_before + cpu_seconds() - began
             if env.is_main:
                 state.save(path)
+        while elsewhere and not state.stopped:  # the look needs those runs too
+            elsewhere = [c for c in elsewhere if not workspace.is_done(c) and workspace.run_dir(c).joinpath(
+                "run.lock").exists()]  # fmt: skip
+            if elsewhere:
+                time.sleep(WAIT_S)
         if not env.is_main:
             continue
         found = judge()
         left = undecided((r.claim.id, r.verdict, r.claim.on_paper_metric) for r in found)
-        state.spent_s = spent_before + time.monotonic() - began
+        state.spent_s = spent_before + cpu_seconds() - began
         look = Look(seeds, left, len(todo), round(state.spent_s, 1))
         state.looks = [*state.looks[:number], look]
         paper = [r for r in found if r.claim.on_paper_metric]

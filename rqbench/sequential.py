@@ -27,7 +27,9 @@ the realized error rate on tables with no true differences.
 Only the paper-metric claims drive the seeding; the extra-metric claims (kNN, 1 % labels) are read
 on the runs that exist. A claim counts as decided when its verdict is reproduced, contradicted,
 smaller than the paper's effect, or untestable at this scale (more seeds than affordable cannot
-decide it). The design and every look are kept in ``RESULTS/tables/NAME_PRESET_sequential.json``,
+decide it). ``--budget`` counts the CPU time of the bench process (:func:`cpu_seconds`), not the
+wall clock, so a busy machine does not shorten a table's share. The design and every look are
+kept in ``RESULTS/tables/NAME_PRESET_sequential.json``,
 which ``rqbench claims`` / ``rqbench table`` read to judge at the same nominal level; a stopped
 bench resumes from it.
 """
@@ -38,6 +40,7 @@ import functools
 import itertools
 import json
 import math
+import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -244,6 +247,13 @@ def nominal_alpha(results: Path, table: str, preset: str) -> float:
 def undecided(verdicts: Iterable[tuple[str, str, bool]]) -> list[str]:
     """Ids of the paper-metric claims not yet decided, from ``(id, verdict, on_paper_metric)`` triples."""
     return [cid for cid, verdict, on_paper in verdicts if on_paper and verdict not in DECIDED]
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children so far (user + system, ``os.times``): what a
+    ``--budget`` counts, so that other work on a shared machine does not eat into a table's budget."""
+    t = os.times()
+    return float(t.user + t.system + t.children_user + t.children_system)
 
 
 def round_budget_ok(spent_s: float, budget_s: float | None, run_s: float) -> bool:

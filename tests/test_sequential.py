@@ -165,7 +165,7 @@ def test_bench_until_decided_stops_at_the_budget_and_rejects_bad_options(tmp_pat
     args = ["bench", "blobs-table", "--seeds", "2", "--until-decided", "--results", str(tmp_path), "--no-progress"]
     out = runner.invoke(app, [*args, "--budget", "0.001s"], env={"COLUMNS": "200"})
     assert out.exit_code == 0, out.output
-    assert "budget spent at look 1" in out.output
+    assert "CPU budget spent at look 1" in out.output
     assert pd.read_csv(tmp_path / "results.csv")["run_key"].nunique() == 1  # the first run always starts
     for extra, message in [
         (["--budget", "2 hours"], "is not a duration"),
