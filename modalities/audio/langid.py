@@ -15,15 +15,20 @@ that cannot be removed; the split removes the *content* leak instead:
 
 ``clips_per_language`` (``None``: all) caps each language, drawing ``test_fraction`` of the cap
 from its test clips and the rest from its training clips. Clips are read with ``soundfile``,
-resampled to 16 kHz, trimmed of leading and trailing silence (-40 dB), cut to their first
-``max_seconds`` seconds and peak-normalised to 0.9. ``speaker`` is ``tuxpaint-<lang>`` (the
+resampled to 16 kHz, trimmed of leading and trailing silence (-40 dB) and cut to their first
+``max_seconds`` seconds. Some recordings hold digital silence (6 % of the log-mel frames of a
+training crop before version 2 of the corpora) and most are shorter than ``max_seconds`` (which
+BYOL-A's evaluation zero-pads: 70 % of the frames of an evaluation window), so each is
+placed at a seeded offset in ``max_seconds`` of the background noise of
+:func:`modalities.audio.noise.with_noise_floor`, mixed under it at an SNR drawn from
+``snr_db`` (20-40 dB), and peak-normalised to 0.9. ``speaker`` is ``tuxpaint-<lang>`` (the
 recordings carry no speaker names), ``group`` the split group (its first stamp).
 
 =========== ======================= ============ ================================
 scale       ``clips_per_language``  clips (6)    build time (one core, measured)
 =========== ======================= ============ ================================
 ``tiny``    8                       48           about 1 s
-``quick``   300                     1,800        about 10 s (162 MB)
+``quick``   300                     1,800        about 15 s (576 MB)
 ``full``    ``None`` (all)          4,676        about 30 s (estimated)
 =========== ======================= ============ ================================
 
@@ -52,6 +57,7 @@ from .cache import (
     register_corpus,
 )
 from .features import SAMPLE_RATE, peak_normalize, read_audio, seconds_to_samples, trim_silence
+from .noise import SNR_DB, check_snr_range, clip_rng, with_noise_floor
 
 __all__ = ["DEFAULT_LANGUAGES", "TUXPAINT_PACKAGE", "TUXPAINT_STAMPS", "find_descriptions", "langid", "stamp_groups"]
 
@@ -138,6 +144,7 @@ def langid(
     test_fraction: float = 0.2,
     max_seconds: float = 5.0,
     root: str | os.PathLike[str] | None = None,
+    snr_db: Sequence[float] = SNR_DB,
 ) -> CorpusPlan:
     """VoxForge-like spoken-language identification from Tux Paint's recorded stamp descriptions."""
     stamps_dir = Path(root).expanduser() if root is not None else TUXPAINT_STAMPS
@@ -152,6 +159,7 @@ def langid(
         raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction}")
     if clips_per_language is not None and (not isinstance(clips_per_language, int) or clips_per_language < 2):
         raise ValueError(f"clips_per_language must be an int >= 2 (one per split) or None, got {clips_per_language!r}")
+    snr = check_snr_range(snr_db)
     languages = tuple(sorted(set(languages)))
     if len(languages) < 2:
         raise ValueError(f"need at least two languages, got {list(languages)}")
@@ -173,6 +181,7 @@ def langid(
         "clips_per_language": clips_per_language,
         "test_fraction": test_fraction,
         "max_seconds": max_seconds,
+        "snr_db": list(snr),
     }
     limit = seconds_to_samples(max_seconds)
 
@@ -209,10 +218,11 @@ def langid(
             for side in ("train", "test"):
                 clips = []
                 for label, stamp, path in chosen[side]:
-                    audio = read_audio(path, sample_rate=SAMPLE_RATE)
-                    audio = peak_normalize(trim_silence(audio)[:limit])
                     lang = languages[label]
-                    clips.append(Clip(audio, label, f"tuxpaint-{lang}", groups[stamp], f"tuxpaint:{stamp}:{lang}"))
+                    clip_id = f"tuxpaint:{stamp}:{lang}"
+                    audio = trim_silence(read_audio(path, sample_rate=SAMPLE_RATE))[:limit]
+                    audio = with_noise_floor(audio, clip_rng(seed, clip_id), length=limit, snr_db=snr)[0]
+                    clips.append(Clip(peak_normalize(audio), label, f"tuxpaint-{lang}", groups[stamp], clip_id))
                     advance(1)
                 splits[side] = clips_to_dataset(clips, languages, side)
         info = {
@@ -223,6 +233,7 @@ def langid(
             "root": str(stamps_dir),
             "groups": len(names),
             "test_groups": int(sum(in_test.values())),
+            "snr_db": list(snr),
         }
         return AudioCorpus("langid", splits["train"], splits["test"], languages, info=info)
 
