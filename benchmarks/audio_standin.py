@@ -25,6 +25,11 @@ bins. Per task of the ``quick`` preset (its corpora, training split, every clip)
 * **effective bins**: ``exp`` of the entropy of the non-silent values' shares over the bins
   (5 when they spread evenly, 1 when they all share one bin), and **largest bin**: the share of
   the non-silent values in the most populated bin; both averaged the same way;
+* **active frames**: the frames whose mean log-mel is within 20 dB (``ln 100`` = 4.6 nats) of the
+  crop's loudest frame, a level-relative voice-activity rule that treats digital silence and a
+  noise floor alike (neither is active); the same three bin figures over the values of the
+  active frames tell how RQ's bins cover the *sound*, whatever lies below it (the non-silent
+  figures above count a noise floor as non-silent);
 * **range**: the median over crops of ``max - min`` of the crop's log-mel (nats).
 
 The pre-normalization is affine, so none of these depend on it.
@@ -34,11 +39,16 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
+
+# Measure the corpora of the code beside this script (``python benchmarks/...`` puts only
+# benchmarks/ on the path, so an installed checkout elsewhere would be measured instead).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from modalities.audio.data import ClipStore, EvalClips, NormStats, PretrainCrops
 from modalities.audio.features import LOG_EPS, log_mel
@@ -51,6 +61,8 @@ from rqbench.provenance import git_commit, hardware
 BINS = 5
 #: A frame (or value) within this many nats of ``log(eps)`` counts as silent.
 NEAR = 1.0
+#: A frame whose mean log-mel is within this many nats (20 dB) of the crop's loudest frame is active.
+ACTIVE = math.log(100.0)
 COLUMNS = {
     "silent_crop": "silent frames, crops",
     "silent_eval": "silent frames, eval windows",
@@ -58,6 +70,9 @@ COLUMNS = {
     "bins_occupied": "bins occupied (of 5)",
     "effective_bins": "effective bins",
     "largest_bin": "largest bin",
+    "active": "active frames, crops",
+    "active_effective_bins": "effective bins, active frames",
+    "active_largest_bin": "largest bin, active frames",
     "range": "range (nats)",
 }
 
@@ -66,6 +81,13 @@ def silent_frames(spec: torch.Tensor) -> torch.Tensor:
     """``(..., T)`` bool: the frames of a log-mel ``(..., n_mels, T)`` whose largest value is within
     ``NEAR`` of log(eps)."""
     return spec.amax(dim=-2) <= LOG_EPS + NEAR
+
+
+def active_frames(spec: torch.Tensor) -> torch.Tensor:
+    """``(..., T)`` bool: the frames of log-mels ``(..., n_mels, T)`` whose mean is within ``ACTIVE`` of
+    the loudest frame's mean (per spectrogram)."""
+    level = spec.mean(dim=-2)
+    return level >= level.amax(dim=-1, keepdim=True) - ACTIVE
 
 
 def bin_usage(q: torch.Tensor, keep: torch.Tensor) -> tuple[int, float, float]:
@@ -91,6 +113,8 @@ def measure_task(task: str, preset: str, seed: int, draws: int) -> dict[str, flo
     evals = EvalClips(store, corpus.labels("train"), data["eval_seconds"][task], NormStats(0.0, 1.0))
     silent_eval = torch.cat([silent_frames(log_mel(evals.wave(i))).reshape(-1) for i in range(len(evals))])
     occupied, effective, largest = usage(crops, seed, draws)
+    active = active_frames(crops)
+    _, active_effective, active_largest = usage(crops, seed, draws, active)
     span = crops.flatten(1)
     return {
         "task": task,
@@ -102,19 +126,22 @@ def measure_task(task: str, preset: str, seed: int, draws: int) -> dict[str, flo
         "bins_occupied": occupied,
         "effective_bins": effective,
         "largest_bin": largest,
+        "active": float(active.float().mean()),
+        "active_effective_bins": active_effective,
+        "active_largest_bin": active_largest,
         "range": float((span.amax(1) - span.amin(1)).median()),
     }
 
 
-def usage(crops: torch.Tensor, seed: int, draws: int) -> tuple[float, float, float]:
+def usage(crops: torch.Tensor, seed: int, draws: int, keep: torch.Tensor | None = None) -> tuple[float, float, float]:
     """Mean (bins occupied, effective bins, largest bin share) of RQ on log-mels ``(N, 1, F, T)``
-    over their non-silent frames, ``draws`` draws each."""
-    silent = silent_frames(crops)  # (N, 1, T)
+    over the frames ``keep`` ``(N, 1, T)`` (default: the non-silent ones), ``draws`` draws each."""
+    keep = ~silent_frames(crops) if keep is None else keep
     gen = torch.Generator().manual_seed(seed)
     found = []
     for _ in range(draws):
         q = randomized_quantization(crops, BINS, channel_dim=1, generator=gen, backend="eager")
-        found += [bin_usage(q[i], ~silent[i, 0]) for i in range(len(q)) if not bool(silent[i].all())]
+        found += [bin_usage(q[i], keep[i, 0]) for i in range(len(q)) if bool(keep[i].any())]
     occupied, effective, largest = (np.array(u, dtype=np.float64) for u in zip(*found, strict=True))
     return float(occupied.mean()), float(effective.mean()), float(largest.mean())
 
@@ -130,6 +157,8 @@ def reference(seed: int, draws: int, n: int = 1000) -> dict[str, float | int | s
         "bins_occupied": occupied,
         "effective_bins": effective,
         "largest_bin": largest,
+        "active_effective_bins": effective,  # every frame is active
+        "active_largest_bin": largest,
     }
 
 
@@ -139,7 +168,7 @@ def measure(preset: str, seed: int, draws: int, tasks: list[str]) -> pd.DataFram
 
 
 def _cell(column: str, value: float) -> str:
-    if column in ("silent_crop", "silent_eval", "near_values", "largest_bin"):
+    if column in ("silent_crop", "silent_eval", "near_values", "largest_bin", "active", "active_largest_bin"):
         return f"{100 * value:.1f} %"
     return f"{value:.2f}"
 
@@ -163,14 +192,20 @@ def to_markdown(tables: dict[str, pd.DataFrame], notes: dict[str, str]) -> str:
         rows = {
             label: df.set_index("task").loc[task] if task in set(df["task"]) else None for label, df in tables.items()
         }
-        clips = " / ".join(str(int(r["clips"])) if r is not None else "-" for r in rows.values())
+        clips = " | ".join(str(int(r["clips"])) if r is not None else "-" for r in rows.values())
         lines.append(f"| {task} | clips | {clips} |")
         for column, title in COLUMNS.items():
             cells = [
-                _cell(column, float(r[column])) if r is not None and pd.notna(r[column]) else "-" for r in rows.values()
+                _cell(column, float(r[column])) if r is not None and pd.notna(r.get(column)) else "-"
+                for r in rows.values()
             ]
             lines.append(f"| | {title} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _short(commit: str) -> str:
+    """A commit hash cut to 12 digits, keeping its ``-dirty`` mark."""
+    return commit[:12] + ("-dirty" if commit.endswith("-dirty") else "")
 
 
 def main() -> None:
@@ -180,13 +215,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--draws", type=int, default=4, help="RQ draws per crop")
     parser.add_argument("--tasks", nargs="*", default=list(TASKS))
+    parser.add_argument("--code", default="", help="which code was measured, if not this checkout's commit")
     parser.add_argument("--out", default="results/benchmarks", help="folder for audio_standin*.md/.csv")
     args = parser.parse_args()
     torch.set_num_threads(1)
     df = measure(args.preset, args.seed, args.draws, args.tasks)
     out = Path(args.out)
     note = (
-        f"commit {git_commit()[:12]}, {hardware()}; preset {args.preset}, seed {args.seed}, "
+        f"{args.code or 'commit ' + _short(git_commit())}, {hardware()}; preset {args.preset}, seed {args.seed}, "
         f"{args.draws} RQ draws per crop"
     )
     write_atomic(out / f"audio_standin_{args.label}.csv", df.to_csv(index=False))

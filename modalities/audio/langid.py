@@ -16,13 +16,16 @@ that cannot be removed; the split removes the *content* leak instead:
 ``clips_per_language`` (``None``: all) caps each language, drawing ``test_fraction`` of the cap
 from its test clips and the rest from its training clips. Clips are read with ``soundfile``,
 resampled to 16 kHz, trimmed of leading and trailing silence (-40 dB) and cut to their first
-``max_seconds`` seconds. Some recordings hold digital silence (6 % of the log-mel frames of a
-training crop before version 2 of the corpora) and most are shorter than ``max_seconds`` (which
-BYOL-A's evaluation zero-pads: 70 % of the frames of an evaluation window), so each is
-placed at a seeded offset in ``max_seconds`` of the background noise of
-:func:`modalities.audio.noise.with_noise_floor`, mixed under it at an SNR drawn from
-``snr_db`` (20-40 dB), and peak-normalised to 0.9. ``speaker`` is ``tuxpaint-<lang>`` (the
-recordings carry no speaker names), ``group`` the split group (its first stamp).
+``max_seconds`` seconds. Most recordings are shorter than ``max_seconds`` (BYOL-A's evaluation
+zero-pads them: 70 % of the frames of an evaluation window were padding before version 2 of the
+corpora) and some hold digital silence (6 % of the frames of a training crop), so with ``fill``
+(default) a clip is its recording followed by other recordings of the same language and split
+(a seeded order, 0.1-0.3 s pauses between them) until it fills ``max_seconds``, as a VoxForge
+prompt of several sentences; ``clip_id`` lists its stamps, ``group`` is its first one's group
+(all are of the same split). The background noise of
+:func:`modalities.audio.noise.with_noise_floor` is mixed under the whole clip at an SNR drawn
+from ``snr_db`` (20-40 dB) and pads the few that stay short; clips are peak-normalised to 0.9.
+``speaker`` is ``tuxpaint-<lang>`` (the recordings carry no speaker names).
 
 =========== ======================= ============ ================================
 scale       ``clips_per_language``  clips (6)    build time (one core, measured)
@@ -135,6 +138,18 @@ def stamp_groups(root: Path, files: dict[str, dict[str, Path]]) -> tuple[dict[st
     return {stamp: find(stamp) for stamp in sorted(parent)}, digests
 
 
+class _Recordings:
+    """Recordings read once (resampled to 16 kHz and trimmed) and kept while one language of one side is built."""
+
+    def __init__(self) -> None:
+        self.read: dict[Path, np.ndarray] = {}
+
+    def __call__(self, path: Path) -> np.ndarray:
+        if path not in self.read:
+            self.read[path] = trim_silence(read_audio(path, sample_rate=SAMPLE_RATE))
+        return self.read[path]
+
+
 @register_corpus("langid", SCALES)
 def langid(
     *,
@@ -145,6 +160,7 @@ def langid(
     max_seconds: float = 5.0,
     root: str | os.PathLike[str] | None = None,
     snr_db: Sequence[float] = SNR_DB,
+    fill: bool = True,
 ) -> CorpusPlan:
     """VoxForge-like spoken-language identification from Tux Paint's recorded stamp descriptions."""
     stamps_dir = Path(root).expanduser() if root is not None else TUXPAINT_STAMPS
@@ -182,6 +198,7 @@ def langid(
         "test_fraction": test_fraction,
         "max_seconds": max_seconds,
         "snr_db": list(snr),
+        "fill": fill,
     }
     limit = seconds_to_samples(max_seconds)
 
@@ -191,6 +208,7 @@ def langid(
         names = sorted(set(groups.values()))
         in_test = dict(zip(names, (rng.random(len(names)) < test_fraction).tolist(), strict=True))
         chosen: dict[str, list[tuple[int, str, Path]]] = {"train": [], "test": []}
+        pools: list[dict[str, list[tuple[str, Path]]]] = [{} for _ in languages]  # every recording per side
         for label, lang in enumerate(languages):
             sides: dict[str, list[tuple[str, Path]]] = {"train": [], "test": []}
             seen: set[str] = set()
@@ -204,6 +222,8 @@ def langid(
                     f"langid: language {lang!r} has no {'test' if not sides['test'] else 'train'} recordings "
                     f"with seed {seed}; change test_fraction or the seed"
                 )
+            for side in ("train", "test"):
+                pools[label][side] = list(sides[side])
             if clips_per_language is not None:
                 want_test = min(max(round(test_fraction * clips_per_language), 1), clips_per_language - 1)
                 want = {"test": want_test, "train": clips_per_language - want_test}
@@ -216,12 +236,24 @@ def langid(
         splits = {}
         with progress_bar("langid: reading recordings", sum(map(len, chosen.values())), progress) as advance:
             for side in ("train", "test"):
-                clips = []
+                clips, read, last = [], _Recordings(), -1
                 for label, stamp, path in chosen[side]:
+                    if label != last:
+                        read, last = _Recordings(), label
                     lang = languages[label]
-                    clip_id = f"tuxpaint:{stamp}:{lang}"
-                    audio = trim_silence(read_audio(path, sample_rate=SAMPLE_RATE))[:limit]
-                    audio = with_noise_floor(audio, clip_rng(seed, clip_id), length=limit, snr_db=snr)[0]
+                    rng = clip_rng(seed, f"tuxpaint:{stamp}:{lang}")
+                    parts, stamps = [read(path)], [stamp]
+                    if fill:
+                        others = [item for item in pools[label][side] if item[0] != stamp]
+                        for k in rng.permutation(len(others)).tolist():
+                            if sum(map(len, parts)) >= limit:
+                                break
+                            parts += [np.zeros(round(rng.uniform(0.1, 0.3) * SAMPLE_RATE), np.float32)]
+                            parts.append(read(others[k][1]))
+                            stamps.append(others[k][0])
+                    audio = np.concatenate(parts)[:limit]
+                    clip_id = f"tuxpaint:{'+'.join(stamps)}:{lang}"
+                    audio = with_noise_floor(audio, rng, length=limit, snr_db=snr)[0]
                     clips.append(Clip(peak_normalize(audio), label, f"tuxpaint-{lang}", groups[stamp], clip_id))
                     advance(1)
                 splits[side] = clips_to_dataset(clips, languages, side)

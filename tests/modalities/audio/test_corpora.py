@@ -251,8 +251,9 @@ def test_langid_reads_real_speech_split_by_stamp(cache):
     assert Counter(corpus.labels("train").tolist()) == dict.fromkeys(range(6), 6)
     assert Counter(corpus.labels("test").tolist()) == dict.fromkeys(range(6), 2)
     assert disjoint(corpus, "group")
-    stamps = lambda side: {c.split(":")[1] for c in corpus.column(side, "clip_id")}  # noqa: E731
-    assert not stamps("train") & stamps("test")
+    stamps = lambda side: {s for c in corpus.column(side, "clip_id") for s in c.split(":")[1].split("+")}  # noqa: E731
+    assert not stamps("train") & stamps("test")  # a clip's recordings are all of its split
+    assert any("+" in c for c in corpus.column("train", "clip_id"))  # recordings joined to fill 5 s
     assert set(corpus.column("test", "speaker")) <= {f"tuxpaint-{lang}" for lang in corpus.class_names}
     assert all(len(w) == 5 * SAMPLE_RATE for w in all_waves(corpus))  # cut or noise-padded to max_seconds
     with pytest.raises(ValueError, match="fewer than 2 recordings for xx"):
