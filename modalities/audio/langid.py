@@ -31,7 +31,7 @@ from ``snr_db`` (20-40 dB) and pads the few that stay short; clips are peak-norm
 scale       ``clips_per_language``  clips (6)    build time (one core, measured)
 =========== ======================= ============ ================================
 ``tiny``    8                       48           about 1 s
-``quick``   300                     1,800        about 15 s (576 MB)
+``quick``   300                     1,800        57 s on a busy machine (550 MB)
 ``full``    ``None`` (all)          4,676        about 30 s (estimated)
 =========== ======================= ============ ================================
 

@@ -21,7 +21,7 @@ The vocabulary is disjoint from the ``words`` corpus's, so no clip can be in bot
 scale       voices     clips                        build time (one core, measured)
 =========== ========== ============================ ================================
 ``tiny``    6          24 (3 + 1 per voice)         about 0.4 s
-``quick``   100        1,000 (8 + 2 per voice)      about 20 s (256 MB)
+``quick``   100        1,000 (8 + 2 per voice)      72 s on a busy machine (245 MB)
 ``full``    all (813)  16,260 (16 + 4 per voice)    about 5 min (estimated, 4.2 GB)
 =========== ========== ============================ ================================
 """
