@@ -25,8 +25,8 @@ costs about 0.1 ms per clip (:mod:`modalities.audio.features`).
 
 Built corpora are saved under the cache directory (``$RQBENCH_CACHE``, by default
 ``~/.cache/rqbench``) as ``audio/<corpus>-<12 hex digits>/{train,test,meta.json}``, where the
-hex digits are a hash of the corpus name, :data:`CACHE_FORMAT` and the arguments that determine
-its content (seed, sizes, tool versions, voice lists, file fingerprints; ``meta.json`` lists
+hex digits are a hash of the corpus name, :data:`CACHE_FORMAT`, :data:`CORPUS_VERSION` and the
+arguments that determine its content (seed, sizes, tool versions, voice lists, file fingerprints; ``meta.json`` lists
 them). The next :func:`load_corpus` with the same arguments memory-maps them back. A build is
 written into a temporary folder beside its final place and moved there with one
 ``os.replace``, so a crash or a concurrent build never leaves a half-written entry.
@@ -77,6 +77,7 @@ from .features import SAMPLE_RATE
 __all__ = [
     "CACHE_FORMAT",
     "CORPORA",
+    "CORPUS_VERSION",
     "AudioCorpus",
     "AudioUnavailableError",
     "Clip",
@@ -99,7 +100,11 @@ __all__ = [
     "run_tool",
 ]
 
-#: Bumped whenever the stored layout changes, so that older cache entries are not reused.
+#: The version of how the corpora are made, part of every entry's name: bumped when a build changes
+#: what the same options give, so that older entries are rebuilt. 2: a recorded-like noise floor
+#: under every clip and noise (not zeros) as padding (:mod:`modalities.audio.noise`), two sentences
+#: per ``speakers`` clip; 1: clean synthetic clips, zero-padded.
+CORPUS_VERSION = 2
 
 #: Audio corpora by name. Each entry is a loader called as ``loader(seed=..., **options)`` that
 #: returns a :class:`CorpusPlan`; its ``scales`` attribute maps scale names (``tiny``,
@@ -402,7 +407,7 @@ def register_corpus(
 
 def cache_entry_name(corpus: str, key: Mapping[str, Any]) -> str:
     """The stable folder name of a built corpus: ``<corpus>-<12 hex digits of a hash>``."""
-    return entry_name(corpus, {"corpus": corpus, "format": CACHE_FORMAT, "key": key})
+    return entry_name(corpus, {"corpus": corpus, "format": CACHE_FORMAT, "version": CORPUS_VERSION, "key": key})
 
 
 def _read_entry(path: Path, name: str) -> AudioCorpus:
@@ -421,6 +426,7 @@ def _write_entry(path: Path, corpus_name: str, key: Mapping[str, Any], corpus: A
     meta = {
         "corpus": corpus_name,
         "format": CACHE_FORMAT,
+        "version": CORPUS_VERSION,
         "key": key,
         "class_names": list(corpus.class_names),
         "sample_rate": corpus.sample_rate,

@@ -4,7 +4,9 @@ Everything the network sees is a log-mel (:mod:`modalities.audio.features`: 64 b
 standardized with fixed statistics (BYOL-A's *pre-normalization*, Niizumi et al. 2021):
 
 * **Pretraining** (:class:`PretrainCrops`): each item is ONE random 0.95 s window of a clip
-  (15,200 samples: a ``(1, 64, 96)`` log-mel; shorter clips are zero-padded, centred),
+  (15,200 samples: a ``(1, 64, 96)`` log-mel; shorter clips are zero-padded, centred, as in
+  BYOL-A: the offline corpora's clips are at least 1 s, padded with their own noise floor when
+  built, :mod:`modalities.audio.noise`),
   standardized with the mean and standard deviation of the *pretraining set's* log-mels
   (:func:`logmel_stats` over whole clips, computed once). As in BYOL-A, the two views of a
   clip are two augmentations of this one crop (the modality's ``view``). The window's offset is

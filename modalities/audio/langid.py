@@ -15,15 +15,23 @@ that cannot be removed; the split removes the *content* leak instead:
 
 ``clips_per_language`` (``None``: all) caps each language, drawing ``test_fraction`` of the cap
 from its test clips and the rest from its training clips. Clips are read with ``soundfile``,
-resampled to 16 kHz, trimmed of leading and trailing silence (-40 dB), cut to their first
-``max_seconds`` seconds and peak-normalised to 0.9. ``speaker`` is ``tuxpaint-<lang>`` (the
-recordings carry no speaker names), ``group`` the split group (its first stamp).
+resampled to 16 kHz, trimmed of leading and trailing silence (-40 dB) and cut to their first
+``max_seconds`` seconds. Most recordings are shorter than ``max_seconds`` (BYOL-A's evaluation
+zero-pads them: 70 % of the frames of an evaluation window were padding before version 2 of the
+corpora) and some hold digital silence (6 % of the frames of a training crop), so with ``fill``
+(default) a clip is its recording followed by other recordings of the same language and split
+(a seeded order, 0.1-0.3 s pauses between them) until it fills ``max_seconds``, as a VoxForge
+prompt of several sentences; ``clip_id`` lists its stamps, ``group`` is its first one's group
+(all are of the same split). The background noise of
+:func:`modalities.audio.noise.with_noise_floor` is mixed under the whole clip at an SNR drawn
+from ``snr_db`` (20-40 dB) and pads the few that stay short; clips are peak-normalised to 0.9.
+``speaker`` is ``tuxpaint-<lang>`` (the recordings carry no speaker names).
 
 =========== ======================= ============ ================================
 scale       ``clips_per_language``  clips (6)    build time (one core, measured)
 =========== ======================= ============ ================================
 ``tiny``    8                       48           about 1 s
-``quick``   300                     1,800        about 10 s (162 MB)
+``quick``   300                     1,800        57 s on a busy machine (550 MB)
 ``full``    ``None`` (all)          4,676        about 30 s (estimated)
 =========== ======================= ============ ================================
 
@@ -52,6 +60,7 @@ from .cache import (
     register_corpus,
 )
 from .features import SAMPLE_RATE, peak_normalize, read_audio, seconds_to_samples, trim_silence
+from .noise import SNR_DB, check_snr_range, clip_rng, with_noise_floor
 
 __all__ = ["DEFAULT_LANGUAGES", "TUXPAINT_PACKAGE", "TUXPAINT_STAMPS", "find_descriptions", "langid", "stamp_groups"]
 
@@ -129,6 +138,18 @@ def stamp_groups(root: Path, files: dict[str, dict[str, Path]]) -> tuple[dict[st
     return {stamp: find(stamp) for stamp in sorted(parent)}, digests
 
 
+class _Recordings:
+    """Recordings read once (resampled to 16 kHz and trimmed) and kept while one language of one side is built."""
+
+    def __init__(self) -> None:
+        self.read: dict[Path, np.ndarray] = {}
+
+    def __call__(self, path: Path) -> np.ndarray:
+        if path not in self.read:
+            self.read[path] = trim_silence(read_audio(path, sample_rate=SAMPLE_RATE))
+        return self.read[path]
+
+
 @register_corpus("langid", SCALES)
 def langid(
     *,
@@ -138,6 +159,8 @@ def langid(
     test_fraction: float = 0.2,
     max_seconds: float = 5.0,
     root: str | os.PathLike[str] | None = None,
+    snr_db: Sequence[float] = SNR_DB,
+    fill: bool = True,
 ) -> CorpusPlan:
     """VoxForge-like spoken-language identification from Tux Paint's recorded stamp descriptions."""
     stamps_dir = Path(root).expanduser() if root is not None else TUXPAINT_STAMPS
@@ -152,6 +175,7 @@ def langid(
         raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction}")
     if clips_per_language is not None and (not isinstance(clips_per_language, int) or clips_per_language < 2):
         raise ValueError(f"clips_per_language must be an int >= 2 (one per split) or None, got {clips_per_language!r}")
+    snr = check_snr_range(snr_db)
     languages = tuple(sorted(set(languages)))
     if len(languages) < 2:
         raise ValueError(f"need at least two languages, got {list(languages)}")
@@ -173,6 +197,8 @@ def langid(
         "clips_per_language": clips_per_language,
         "test_fraction": test_fraction,
         "max_seconds": max_seconds,
+        "snr_db": list(snr),
+        "fill": fill,
     }
     limit = seconds_to_samples(max_seconds)
 
@@ -182,6 +208,7 @@ def langid(
         names = sorted(set(groups.values()))
         in_test = dict(zip(names, (rng.random(len(names)) < test_fraction).tolist(), strict=True))
         chosen: dict[str, list[tuple[int, str, Path]]] = {"train": [], "test": []}
+        pools: list[dict[str, list[tuple[str, Path]]]] = [{} for _ in languages]  # every recording per side
         for label, lang in enumerate(languages):
             sides: dict[str, list[tuple[str, Path]]] = {"train": [], "test": []}
             seen: set[str] = set()
@@ -195,6 +222,8 @@ def langid(
                     f"langid: language {lang!r} has no {'test' if not sides['test'] else 'train'} recordings "
                     f"with seed {seed}; change test_fraction or the seed"
                 )
+            for side in ("train", "test"):
+                pools[label][side] = list(sides[side])
             if clips_per_language is not None:
                 want_test = min(max(round(test_fraction * clips_per_language), 1), clips_per_language - 1)
                 want = {"test": want_test, "train": clips_per_language - want_test}
@@ -207,12 +236,25 @@ def langid(
         splits = {}
         with progress_bar("langid: reading recordings", sum(map(len, chosen.values())), progress) as advance:
             for side in ("train", "test"):
-                clips = []
+                clips, read, last = [], _Recordings(), -1
                 for label, stamp, path in chosen[side]:
-                    audio = read_audio(path, sample_rate=SAMPLE_RATE)
-                    audio = peak_normalize(trim_silence(audio)[:limit])
+                    if label != last:
+                        read, last = _Recordings(), label
                     lang = languages[label]
-                    clips.append(Clip(audio, label, f"tuxpaint-{lang}", groups[stamp], f"tuxpaint:{stamp}:{lang}"))
+                    rng = clip_rng(seed, f"tuxpaint:{stamp}:{lang}")
+                    parts, stamps = [read(path)], [stamp]
+                    if fill:
+                        others = [item for item in pools[label][side] if item[0] != stamp]
+                        for k in rng.permutation(len(others)).tolist():
+                            if sum(map(len, parts)) >= limit:
+                                break
+                            parts += [np.zeros(round(rng.uniform(0.1, 0.3) * SAMPLE_RATE), np.float32)]
+                            parts.append(read(others[k][1]))
+                            stamps.append(others[k][0])
+                    audio = np.concatenate(parts)[:limit]
+                    clip_id = f"tuxpaint:{'+'.join(stamps)}:{lang}"
+                    audio = with_noise_floor(audio, rng, length=limit, snr_db=snr)[0]
+                    clips.append(Clip(peak_normalize(audio), label, f"tuxpaint-{lang}", groups[stamp], clip_id))
                     advance(1)
                 splits[side] = clips_to_dataset(clips, languages, side)
         info = {
@@ -223,6 +265,7 @@ def langid(
             "root": str(stamps_dir),
             "groups": len(names),
             "test_groups": int(sum(in_test.values())),
+            "snr_db": list(snr),
         }
         return AudioCorpus("langid", splits["train"], splits["test"], languages, info=info)
 

@@ -191,6 +191,10 @@ class Audio(Modality):
     """Audio: BYOL-A's log-mel pipeline and AudioNTT2020; offline corpora (AudioSet through HF); RQ on the one log-mel channel."""  # noqa: E501  (one line: the `rqbench list` summary)
 
     name = "audio"
+    version = 2
+    """2: the offline corpora have a recorded-like noise floor and noise padding, and ``speakers``
+    clips are two sentences (:data:`~modalities.audio.cache.CORPUS_VERSION` 2); 1: clean synthetic,
+    zero-padded clips. Part of every audio run's key, so runs on the old corpora are not reused."""
     debian_packages = (
         "espeak-ng",
         "flite",

@@ -2,7 +2,9 @@
 
 Each clip is one note of a GM melodic program (bank 0, programs 0-127) rendered with
 FluidSynth (``pyfluidsynth``) at 16 kHz, reverb and chorus off: held for ``hold`` seconds,
-then released, ``duration`` seconds in all (NSynth: 4 s, held 3 s), peak-normalised to 0.9.
+then released, ``duration`` seconds in all (NSynth: 4 s, held 3 s), with the background noise
+of :func:`modalities.audio.noise.with_noise_floor` mixed under it at an SNR drawn from
+``snr_db`` (20-40 dB; a decayed note otherwise ends in digital silence), peak-normalised to 0.9.
 The label is the program's GM family, ``program // 8`` (:data:`GM_FAMILIES`, 16 classes, as
 NSynth's instrument-family task); pitch (MIDI ``pitches``) and velocity (``velocities``,
 NSynth's five) vary. Each family gets ``clips_per_family`` clips, ``test_fraction`` of them in
@@ -50,6 +52,7 @@ from .cache import (
     require_module,
 )
 from .features import SAMPLE_RATE, peak_normalize, seconds_to_samples
+from .noise import SNR_DB, check_snr_range, clip_rng, with_noise_floor
 
 __all__ = ["GM_FAMILIES", "SOUNDFONTS", "notes", "render_note", "resolve_soundfont"]
 
@@ -170,6 +173,7 @@ def notes(
     velocities: Sequence[int] = VELOCITIES,
     duration: float = 2.0,
     hold: float = 1.5,
+    snr_db: Sequence[float] = SNR_DB,
 ) -> CorpusPlan:
     """NSynth-like instrument-family classification: GM-soundfont notes, 16 families, varied pitch and velocity."""
     if split not in ("instrument", "note"):
@@ -193,6 +197,7 @@ def notes(
         raise ValueError("pitches must be MIDI notes in [0, 127] and velocities in [1, 127], neither empty")
     if split == "instrument" and not 1 <= test_programs <= 7:
         raise ValueError(f"test_programs must lie in [1, 7] (of each family's 8 programs), got {test_programs!r}")
+    snr = check_snr_range(snr_db)
     path = resolve_soundfont(soundfont)
     fluidsynth_version = getattr(_fluidsynth(), "__version__", "")  # fails now, with the install command
     key = {
@@ -208,6 +213,7 @@ def notes(
         "velocities": velocities,
         "duration": duration,
         "hold": hold,
+        "snr_db": list(snr),
     }
     n_test = min(max(round(test_fraction * clips_per_family), 1), clips_per_family - 1)
     n_train = clips_per_family - n_test
@@ -264,15 +270,9 @@ def notes(
                                 continue
                             name = f"gm{program:03d} {renderer.preset_name(program)}"
                             group = f"gm{program:03d}" if split == "instrument" else f"p{pitch}v{velocity}"
-                            clips.append(
-                                Clip(
-                                    peak_normalize(wave),
-                                    family,
-                                    name,
-                                    group,
-                                    f"{path.stem}:gm{program:03d}:n{pitch}:v{velocity}",
-                                )
-                            )
+                            clip_id = f"{path.stem}:gm{program:03d}:n{pitch}:v{velocity}"
+                            noisy = with_noise_floor(wave, clip_rng(seed, clip_id), snr_db=snr)[0]
+                            clips.append(Clip(peak_normalize(noisy), family, name, group, clip_id))
                             got += 1
                             advance(1)
                         if got < want:
@@ -289,6 +289,7 @@ def notes(
             "split": split,
             "test_programs": test_program_list,
             "silent_renders_skipped": silent,
+            "snr_db": list(snr),
         }
         return AudioCorpus("notes", splits["train"], splits["test"], GM_FAMILIES, info=info)
 

@@ -56,8 +56,9 @@ Data options (``preset.data``):
 * ``pretrain_samples``: a seeded cap on the pretraining clips (``None``: all);
   ``norm_samples``: clips the pre-normalization statistics are computed on (``None``: all);
 * ``eval_seconds``: each task's fixed evaluation length (clips are embedded whole, centred,
-  zero-padded; longer ones centre-cropped); ``eval_norm``: ``"task"`` (standardize each task with
-  its training split's statistics, as BYOL-A) or ``"pretrain"`` (the pre-normalization statistics).
+  zero-padded, which the offline corpora never need; longer ones centre-cropped);
+  ``eval_norm``: ``"task"`` (standardize each task with its training split's statistics, as
+  BYOL-A) or ``"pretrain"`` (the pre-normalization statistics).
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ TASKS = {
     "notes": ("notes", {}),
     "langid": ("langid", {}),
 }
-#: Every clip of a corpus fits (words: about 1 s, speakers <= 4 s, notes 2 s, langid <= 5 s).
+#: Every clip of a corpus fits (words: 1 s, longer words kept whole; speakers 4 s, notes 2 s, langid 5 s: the
+#: corpora pad their clips with their noise floor to these lengths, so evaluation never zero-pads them).
 EVAL_SECONDS = {"words35": 1.0, "words12": 1.0, "speakers": 4.0, "notes": 2.0, "langid": 5.0}
 
 QUICK = Preset(

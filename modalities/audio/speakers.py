@@ -5,10 +5,15 @@ The classes are ``voices`` voices drawn (with ``seed``) from the espeak-ng + fli
 reads Harvard sentences (:data:`SENTENCES`, IEEE 1969 lists 1-3, phonetically balanced, 2-3 s
 each). The split is **by sentence, not by speaker**, as in VoxCeleb1's identification split:
 the 30 sentences are divided once (seeded) into ``test_sentences`` test sentences and the rest
-for training; each voice reads ``train_per_voice`` training sentences and ``test_per_voice``
-test sentences (drawn per voice), so every voice is in both splits but no sentence is
-(``group`` is the sentence). Pitch and speed are jittered per clip; clips are trimmed,
-peak-normalised and cut to their first ``max_seconds`` seconds.
+for training; each voice reads ``train_per_voice`` training clips and ``test_per_voice`` test
+clips. A clip is one utterance of ``sentences_per_clip`` sentences of its side (2 by default:
+4-6 s, so that a clip fills ``max_seconds`` as a VoxCeleb1 utterance, about 8 s, does): its
+first sentence is drawn per voice without repeats, the others at random among the side's other
+sentences. Every voice is in both splits but no sentence is (``group`` is the clip's sentences,
+``sentence03+sentence17``). Pitch and speed are jittered per clip; clips are trimmed, cut to
+their first ``max_seconds`` seconds, padded to ``max_seconds`` (the few shorter ones) with the
+background noise that :func:`modalities.audio.noise.with_noise_floor` mixes under the whole
+clip at an SNR drawn from ``snr_db`` (20-40 dB), and peak-normalised to 0.9.
 
 The vocabulary is disjoint from the ``words`` corpus's, so no clip can be in both corpora.
 
@@ -16,8 +21,8 @@ The vocabulary is disjoint from the ``words`` corpus's, so no clip can be in bot
 scale       voices     clips                        build time (one core, measured)
 =========== ========== ============================ ================================
 ``tiny``    6          24 (3 + 1 per voice)         about 0.4 s
-``quick``   100        1,000 (8 + 2 per voice)      about 15 s (131 MB)
-``full``    all (813)  16,260 (16 + 4 per voice)    about 4 min (estimated, 2.5 GB)
+``quick``   100        1,000 (8 + 2 per voice)      72 s on a busy machine (245 MB)
+``full``    all (813)  16,260 (16 + 4 per voice)    about 5 min (estimated, 4.2 GB)
 =========== ========== ============================ ================================
 """
 
@@ -28,7 +33,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from .cache import AudioCorpus, Clip, CorpusPlan, clips_to_dataset, progress_bar, register_corpus
-from .features import seconds_to_samples
+from .features import peak_normalize, seconds_to_samples
+from .noise import SNR_DB, check_snr_range, clip_rng, with_noise_floor
 from .tts import ENGINES, Voice, engine_versions, synthesize, voice_pool
 
 __all__ = ["SENTENCES", "speakers"]
@@ -84,6 +90,8 @@ def speakers(
     test_sentences: int = 6,
     engines: Sequence[str] = ENGINES,
     max_seconds: float = 4.0,
+    sentences_per_clip: int = 2,
+    snr_db: Sequence[float] = SNR_DB,
 ) -> CorpusPlan:
     """VoxCeleb1-like voice identification: synthetic voices are the classes, split by sentence."""
     if not 1 <= test_sentences < len(SENTENCES):
@@ -95,6 +103,13 @@ def speakers(
     ):
         if not isinstance(value, int) or not 1 <= value <= limit:
             raise ValueError(f"{name} must be an int in [1, {limit}] (distinct sentences per voice), got {value!r}")
+    most = min(test_sentences, n_train_sentences)
+    if not isinstance(sentences_per_clip, int) or not 1 <= sentences_per_clip <= most:
+        raise ValueError(
+            f"sentences_per_clip must be an int in [1, {most}] (distinct sentences of one split per clip), "
+            f"got {sentences_per_clip!r}"
+        )
+    snr = check_snr_range(snr_db)
     engines = tuple(sorted(set(engines)))
     pool = voice_pool(engines)
     rng = np.random.default_rng([seed, 1211])
@@ -115,34 +130,34 @@ def speakers(
         "test_per_voice": test_per_voice,
         "test_sentences": test_ids,
         "max_seconds": max_seconds,
+        "sentences_per_clip": sentences_per_clip,
+        "snr_db": list(snr),
         "engines": engine_versions(engines),
     }
     limit = seconds_to_samples(max_seconds)
     class_names = tuple(v.id for v in chosen)
 
     def build(progress: bool) -> AudioCorpus:
-        plan: dict[str, list[tuple[int, Voice, int]]] = {"train": [], "test": []}
+        plan: dict[str, list[tuple[int, Voice, tuple[int, ...]]]] = {"train": [], "test": []}
         draw = np.random.default_rng([seed, 1211, 1])
         for label, voice in enumerate(chosen):
             for side, ids, k in (("train", train_ids, train_per_voice), ("test", test_ids, test_per_voice)):
-                plan[side] += [(label, voice, int(s)) for s in sorted(draw.choice(ids, size=k, replace=False).tolist())]
+                for first in sorted(draw.choice(ids, size=k, replace=False).tolist()):
+                    others = [s for s in ids if s != first]
+                    more = draw.choice(others, size=sentences_per_clip - 1, replace=False).tolist()
+                    plan[side].append((label, voice, (int(first), *map(int, more))))
         splits = {}
         with progress_bar("speakers: synthesizing", sum(map(len, plan.values())), progress) as advance:
             for stream, side in enumerate(("train", "test"), start=2):
                 jitter = np.random.default_rng([seed, 1211, stream])
                 clips = []
-                for label, voice, s in plan[side]:
+                for label, voice, read in plan[side]:
                     pitch, speed = voice.jitter(jitter)
-                    audio = synthesize(voice, SENTENCES[s], pitch, speed)[:limit]
-                    clips.append(
-                        Clip(
-                            audio,
-                            label,
-                            voice.id,
-                            f"sentence{s:02d}",
-                            f"{voice.id}:p{pitch:g}:s{speed:g}:harvard{s:02d}",
-                        )
-                    )
+                    names = "+".join(f"sentence{s:02d}" for s in read)
+                    clip_id = f"{voice.id}:p{pitch:g}:s{speed:g}:" + "+".join(f"harvard{s:02d}" for s in read)
+                    spoken = synthesize(voice, " ".join(SENTENCES[s] for s in read), pitch, speed)[:limit]
+                    audio = with_noise_floor(spoken, clip_rng(seed, clip_id), length=limit, snr_db=snr)[0]
+                    clips.append(Clip(peak_normalize(audio), label, voice.id, names, clip_id))
                     advance(1)
                 splits[side] = clips_to_dataset(clips, class_names, side)
         info = {
@@ -150,6 +165,7 @@ def speakers(
             "train_sentences": train_ids,
             "test_sentences": test_ids,
             "engines": key["engines"],
+            "snr_db": list(snr),
         }
         return AudioCorpus("speakers", splits["train"], splits["test"], class_names, info=info)
 

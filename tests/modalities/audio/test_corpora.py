@@ -29,7 +29,7 @@ from modalities.audio.cache import (
     load_corpus,
     pretraining_set,
 )
-from modalities.audio.features import CROP_SAMPLES, SAMPLE_RATE, LogMel, stack_crops
+from modalities.audio.features import CROP_SAMPLES, LOG_EPS, SAMPLE_RATE, LogMel, log_mel, stack_crops
 from modalities.audio.notes import GM_FAMILIES, SOUNDFONTS
 from modalities.audio.words import CLASSES_12, COMMANDS, WORDS
 from rqbench.registry import UnknownNameError
@@ -78,7 +78,7 @@ def all_waves(corpus: AudioCorpus) -> list[np.ndarray]:
 
 
 def check_common(corpus: AudioCorpus) -> None:
-    """Columns, label range, 16 kHz float32 mono clips with peak <= 0.9, unique clip ids."""
+    """Columns, label range, 16 kHz float32 mono clips with peak <= 0.9, unique clip ids, no silent frame."""
     assert corpus.sample_rate == SAMPLE_RATE
     for side in ("train", "test"):
         split = corpus.split(side)
@@ -96,6 +96,8 @@ def check_common(corpus: AudioCorpus) -> None:
     # Every clip becomes a finite 64 x 96 log-mel (short ones are padded).
     batch = LogMel()(stack_crops(waves[:8]))
     assert batch.shape == (min(8, len(waves)), 1, 64, 96) and torch.isfinite(batch).all()
+    # A noise floor under every clip: no log-mel frame is digital silence (within 1 nat of log(eps)).
+    assert min(float(log_mel(w).amax(-2).min()) for w in waves) > LOG_EPS + 1
 
 
 def disjoint(corpus: AudioCorpus, column: str) -> bool:
@@ -129,7 +131,8 @@ def test_words_35_classes_speaker_disjoint(cache):
     assert disjoint(corpus, "speaker") and disjoint(corpus, "group")
     assert corpus.column("train", "speaker") == corpus.column("train", "group")
     assert Counter(corpus.labels("test").tolist()) == dict.fromkeys(range(35), 1)
-    assert all(len(w) >= SAMPLE_RATE for w in all_waves(corpus))  # padded to at least 1 s
+    assert all(len(w) >= SAMPLE_RATE for w in all_waves(corpus))  # padded (with noise) to at least 1 s
+    assert corpus.info["snr_db"] == [20.0, 40.0]
 
 
 @needs_tts
@@ -177,6 +180,8 @@ def test_words_options_are_checked():
         load_corpus("words", voices=1, progress=False)
     with pytest.raises(ValueError, match="the pool has"):
         load_corpus("words", voices=100_000, progress=False)
+    with pytest.raises(ValueError, match="snr_db must be"):
+        load_corpus("words", snr_db=(40, 20), progress=False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -193,10 +198,15 @@ def test_speakers_are_the_classes_and_sentences_split(cache):
     assert Counter(corpus.labels("test").tolist()) == dict.fromkeys(range(6), 1)
     # Same voices on both sides, different sentences.
     assert set(corpus.column("train", "speaker")) == set(corpus.column("test", "speaker")) == set(corpus.class_names)
-    assert disjoint(corpus, "group")
-    assert all(len(w) <= 4 * SAMPLE_RATE for w in all_waves(corpus))
+    assert disjoint(corpus, "group")  # two sentences per clip, both of the clip's side
+    for group in corpus.column("train", "group") + corpus.column("test", "group"):
+        first, second = re.fullmatch(r"sentence(\d\d)\+sentence(\d\d)", group).groups()
+        assert first != second
+    assert all(len(w) == 4 * SAMPLE_RATE for w in all_waves(corpus))  # cut or noise-padded to max_seconds
     for speaker, label in zip(corpus.column("test", "speaker"), corpus.labels("test"), strict=True):
         assert corpus.class_names[label] == speaker
+    with pytest.raises(ValueError, match="sentences_per_clip must be"):
+        load_corpus("speakers", sentences_per_clip=7, progress=False)  # 6 test sentences
 
 
 # --------------------------------------------------------------------------------------------
@@ -241,10 +251,11 @@ def test_langid_reads_real_speech_split_by_stamp(cache):
     assert Counter(corpus.labels("train").tolist()) == dict.fromkeys(range(6), 6)
     assert Counter(corpus.labels("test").tolist()) == dict.fromkeys(range(6), 2)
     assert disjoint(corpus, "group")
-    stamps = lambda side: {c.split(":")[1] for c in corpus.column(side, "clip_id")}  # noqa: E731
-    assert not stamps("train") & stamps("test")
+    stamps = lambda side: {s for c in corpus.column(side, "clip_id") for s in c.split(":")[1].split("+")}  # noqa: E731
+    assert not stamps("train") & stamps("test")  # a clip's recordings are all of its split
+    assert any("+" in c for c in corpus.column("train", "clip_id"))  # recordings joined to fill 5 s
     assert set(corpus.column("test", "speaker")) <= {f"tuxpaint-{lang}" for lang in corpus.class_names}
-    assert all(len(w) <= 5 * SAMPLE_RATE for w in all_waves(corpus))
+    assert all(len(w) == 5 * SAMPLE_RATE for w in all_waves(corpus))  # cut or noise-padded to max_seconds
     with pytest.raises(ValueError, match="fewer than 2 recordings for xx"):
         load_corpus("langid", languages=("fr", "xx"), progress=False)
 
