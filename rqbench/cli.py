@@ -454,12 +454,10 @@ def bench_command(
     every claim is decided or --budget (CPU time of this process) is spent. Tests use Pocock's constant
     nominal level so the overall error rate stays 5 %; the design and its looks are kept in
     RESULTS/tables/NAME_PRESET_sequential.json (a stopped bench resumes from it)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from rqbench.distributed import init_distributed, launched_world_size
     from rqbench.results import rebuild_index
-    from rqbench.runlock import RunLockedError
-    from rqbench.runner import Workspace, make_config, parse_shard, run, shard
+    from rqbench.runner import Workspace, make_config, parse_shard, shard
     from rqbench.tables import runs_for
     from rqbench.tables.yaml_spec import resolve_table
 
@@ -479,33 +477,56 @@ def bench_command(
             for r in requests
         ]
         configs = shard(made, *parse_shard(shard_of))
-        if until_decided:
-            from rqbench.sequential import SequentialDesign, parse_budget
+        design, budget_s = _sequential_options(until_decided, budget, seeds, max_seeds)
+        if design is not None:
             from rqbench.tables.claims import claims_for
 
             if launcher != "inline" or shard_of != "0/1" or status:
                 raise ValueError("--until-decided runs inline on one machine: drop --launcher/--shard/--status")
             if not claims_for(spec):
                 raise ValueError(f"{spec.name} has no claims to decide; --until-decided needs a table with claims")
-            design = SequentialDesign(first_seeds=seeds, max_seeds=max_seeds)
-            budget_s = parse_budget(budget) if budget is not None else None
-        elif budget is not None:
-            raise ValueError("--budget applies to --until-decided only; add --until-decided or drop --budget")
         if launcher != "inline" or status:
             _launch_or_status(table, requests, configs, preset, results, launcher, resources, jobs, status)
             return
         env = init_distributed(device)
-    if until_decided:
+    if design is not None:
         with _reported(ValueError, KeyError), _device_errors(), _preemptible():
             _until_decided(spec, preset, results, design, budget_s, env, progress, world)
+        _print_headline(results, preset, env.world_size, env.is_main)
         return
-    workspace = Workspace(results)
+    share = "" if shard_of == "0/1" else f" (shard {shard_of})"
+    _run_inline(f"{spec.name}{share}", configs, Workspace(results), env, progress)
+    if env.is_main:
+        with _reported(ValueError, KeyError):
+            rebuild_index(results)  # results.csv from every run directory's rows.csv
+            _render(table, preset, results, env.world_size)
+        _print_headline(results, preset, env.world_size, env.is_main)
+
+
+def _sequential_options(
+    until_decided: bool, budget: str | None, seeds: int, max_seeds: int
+) -> tuple[Any, float | None]:
+    """``(design, budget seconds)`` of ``--until-decided`` (``(None, None)`` without it); bad options raise."""
+    from rqbench.sequential import SequentialDesign, parse_budget
+
+    if not until_decided:
+        if budget is not None:
+            raise ValueError("--budget applies to --until-decided only; add --until-decided or drop --budget")
+        return None, None
+    return SequentialDesign(first_seeds=seeds, max_seeds=max_seeds), parse_budget(budget) if budget else None
+
+
+def _run_inline(label: str, configs: list[RunConfig], workspace: Any, env: Any, progress: bool) -> None:
+    """Run the configs not finished yet, one after another in this process, with a progress bar; a run
+    another process holds is skipped (it finishes there)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from rqbench.runlock import RunLockedError
+    from rqbench.runner import run
+
     todo = [c for c in configs if not workspace.is_done(c)]
     if env.is_main:
-        share = "" if shard_of == "0/1" else f" (shard {shard_of})"
-        console.print(
-            f"{table}{share}: {len(configs)} runs, {len(configs) - len(todo)} finished already, {len(todo)} to do"
-        )
+        console.print(f"{label}: {len(configs)} runs, {len(configs) - len(todo)} finished already, {len(todo)} to do")
     bar = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -515,17 +536,23 @@ def bench_command(
         disable=not (progress and env.is_main),
     )
     with _reported(), _device_errors(), _preemptible(), bar:
-        task = bar.add_task(f"{table} runs", total=len(todo))
+        task = bar.add_task(f"{label} runs", total=len(todo))
         for cfg in todo:
             try:
                 run(cfg, workspace, env, progress=progress)
-            except RunLockedError as exc:  # another bench works on it: it is done once, there
+            except RunLockedError as exc:  # another process works on it: it is done once, there
                 console.print(f"skipped: {escape(str(exc))}")
             bar.advance(task)
-    if env.is_main:
-        with _reported(ValueError, KeyError):
-            rebuild_index(results)  # results.csv from every run directory's rows.csv
-            _render(table, preset, results, env.world_size)
+
+
+def _print_headline(results: Path, preset: str, world_size: int, is_main: bool) -> None:
+    """The main job's last line: the verdict counts over every table with results (``rqbench report``)."""
+    if not is_main:
+        return
+    from rqbench.report import headline
+
+    with contextlib.suppress(ValueError, KeyError, InputError):
+        console.print(headline(results, preset, world_size), markup=False, highlight=False, soft_wrap=True)
 
 
 WAIT_S = 15.0
@@ -830,10 +857,15 @@ def compare_command(
     ),
     method: str | None = typer.Option(None, help="Method of every run (default: each modality's paper method)."),
     preset: str = typer.Option("quick", help="Preset of every run."),
-    seeds: int = typer.Option(3, min=1, help="Seeds per config (0..seeds-1)."),
+    seeds: int = typer.Option(3, min=1, help="Seeds per config (0..seeds-1); with --until-decided, the first look's."),
     results: Path = typer.Option(Path("results"), help="Results directory (runs/, results.csv, tables/)."),
     device: str | None = typer.Option(None, help="cpu or cuda (default: cuda when available)."),
     progress: bool = typer.Option(True, help="Show progress."),
+    until_decided: bool = typer.Option(
+        False, "--until-decided", help="Per modality, add seeds only to the runs of undecided AUG - RQ claims."
+    ),
+    budget: str | None = typer.Option(None, help="With --until-decided: CPU time per modality, e.g. 2h."),
+    max_seeds: int = typer.Option(12, min=2, help="With --until-decided: seeds per run at the last look."),
 ) -> None:
     """Compare augmentations with the paper's domain-agnostic ones and RQ on every modality, in one command.
 
@@ -842,13 +874,13 @@ def compare_command(
     RESULTS/tables/compare_MODALITY_PRESET.{md,csv,tex} (and its spec as compare_MODALITY.yaml, which
     `rqbench table` and `rqbench claims` accept), and the cross-modal summary
     RESULTS/tables/compare_summary_PRESET.{md,csv,tex,png}: the gain over the base view with its 95 %
-    interval and the verdict against RQ."""
+    interval and the verdict against RQ. With --until-decided each modality's table is seeded as
+    `bench --until-decided` does (its claims: each augmentation - RQ), --budget per modality."""
     from rqbench import compare
     from rqbench.distributed import init_distributed, launched_world_size
     from rqbench.io import write_atomic
     from rqbench.results import rebuild_index
-    from rqbench.runlock import RunLockedError
-    from rqbench.runner import Workspace, run
+    from rqbench.runner import Workspace
     from rqbench.tables.yaml_spec import dump_table
 
     with _reported(ValueError, KeyError):
@@ -856,21 +888,14 @@ def compare_command(
         specs = compare.compare_specs(augs, compare.split_terms([modalities]), chosen, method)
         world = launched_world_size()
         configs = compare.compare_configs(specs, seeds, preset, world)
+        design, budget_s = _sequential_options(until_decided, budget, seeds, max_seeds)
         env = init_distributed(device)
-    workspace = Workspace(results)
-    todo = [c for c in configs if not workspace.is_done(c)]
-    if env.is_main:
-        console.print(f"compare: {len(configs)} runs, {len(configs) - len(todo)} finished already, {len(todo)} to do")
-    with _reported(), _device_errors(), _preemptible():
-        for number, cfg in enumerate(todo, 1):
-            if env.is_main:
-                console.print(
-                    f"[{number}/{len(todo)}] {cfg.modality} {cfg.method} aug={escape(cfg.aug)} seed={cfg.seed}"
-                )
-            try:
-                run(cfg, workspace, env, progress=progress)
-            except RunLockedError as exc:  # another process works on it
-                console.print(f"skipped: {escape(str(exc))}")
+    if design is not None:
+        with _reported(ValueError, KeyError), _device_errors(), _preemptible():
+            for spec in specs:
+                _until_decided(spec, preset, results, design, budget_s, env, progress, world)
+    else:
+        _run_inline("compare", configs, Workspace(results), env, progress)
     if not env.is_main:
         return
     with _reported(ValueError, KeyError):

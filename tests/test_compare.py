@@ -154,6 +154,11 @@ def test_compare_end_to_end_then_nothing_runs_again(tmp_path: Path) -> None:
     judged = _invoke("--plugin", plugin, "claims", str(tables / "compare_blobs.yaml"), "--preset", "tiny",
                      "--results", str(results))  # fmt: skip
     assert "negate-compare vs RQ" in judged
+    # Seeded until decided: the finished seeds are the first look; only undecided claims' runs get a third seed.
+    until = _invoke(*args, "--until-decided", "--max-seeds", "3")
+    assert "compare_blobs until decided: looks at 2, 3 seeds" in until and "look 1/2 (2 seeds)" in until
+    state = (tables / "compare_blobs_tiny_sequential.json").read_text()
+    assert '"seeds": 2' in state and "stopped" in state
 
 
 def test_compare_rejects_bad_input_before_any_run(tmp_path: Path) -> None:
