@@ -1,4 +1,11 @@
-"""Part-segmentation mIoU in the ShapeNet-Part convention (PointNet / O-CNN evaluation)."""
+"""Part-segmentation mIoU in the ShapeNet-Part convention (PointNet / O-CNN evaluation).
+
+References: charlesq34/pointnet ``part_seg/test.py`` (per part IoU over the shape's category
+parts, 1 when the union is empty, l. 226-239; instance mean l. 258, per-category means l. 266)
+and charlesq34/pointnet2 ``part_seg/evaluate.py`` (class mIoU = mean of the per-category means,
+l. 182-184; instance mIoU = mean over all shapes, l. 191). The two differ unless every category
+has the same number of test shapes: then ``mean_c (1/n) sum_{s in c} = (1/(C n)) sum_s``.
+"""
 
 from __future__ import annotations
 

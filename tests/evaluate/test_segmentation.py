@@ -91,3 +91,38 @@ def test_bad_inputs() -> None:
         part_miou(PREDS[:1], TARGETS[:1], CATEGORIES[:1], {"airplane": []})
     with pytest.raises(TypeError, match="preds must be a sequence"):
         part_miou(torch.stack([TARGETS[1]]), TARGETS[1:2], CATEGORIES[:1], PARTS)
+
+
+# Two categories, A (parts 0, 1) and B (parts 2, 3), points of two labels each:
+PERFECT_A = (torch.tensor([0, 1]), torch.tensor([0, 1]))  # IoU 1
+HALF_A = (torch.tensor([0, 0]), torch.tensor([0, 1]))  # part 0: 1/2, part 1: 0/1 -> IoU 1/4
+PERFECT_B = (torch.tensor([2, 3]), torch.tensor([2, 3]))  # IoU 1
+SWAPPED_B = (torch.tensor([3, 2]), torch.tensor([2, 3]))  # parts 2, 3: 0/2 each -> IoU 0
+AB_PARTS = {"A": (0, 1), "B": (2, 3)}
+
+
+def _miou(shapes: list[tuple[torch.Tensor, torch.Tensor]], cats: list[str]) -> SegmentationResult:
+    return part_miou([p for p, _ in shapes], [t for _, t in shapes], cats, AB_PARTS)
+
+
+def test_unequal_shape_counts_weigh_categories_and_shapes_differently() -> None:
+    # 3 perfect A shapes, 1 swapped B shape: I.mIoU = (1 + 1 + 1 + 0) / 4 = 3/4;
+    # C.mIoU = (mean A = 1, mean B = 0) / 2 = 1/2. PointNet++ part_seg/evaluate.py prints both:
+    # the mean of the per-category means (l. 182, 184) and the mean over all shapes (l. 191).
+    result = _miou([PERFECT_A] * 3 + [SWAPPED_B], ["A"] * 3 + ["B"])
+    assert result.i_miou == pytest.approx(75.0)
+    assert result.c_miou == pytest.approx(50.0)
+    assert result.per_category == pytest.approx({"A": 100.0, "B": 0.0})
+
+
+def test_equal_shape_counts_make_c_equal_to_i() -> None:
+    # Two shapes per category, all IoUs different: A = (1 + 1/4) / 2 = 5/8, B = (0 + 1) / 2 = 1/2;
+    # C.mIoU = (5/8 + 1/2) / 2 = 9/16 = (1 + 1/4 + 0 + 1) / 4 = I.mIoU: with n shapes in each
+    # category, mean_c (1/n) sum_{s in c} = (1/(C n)) sum_s, whatever the IoUs (the procedural
+    # part set of the points modality has the same number of test shapes in every category).
+    result = _miou([PERFECT_A, HALF_A, SWAPPED_B, PERFECT_B], ["A", "A", "B", "B"])
+    assert result.per_category == pytest.approx({"A": 62.5, "B": 50.0})
+    assert result.c_miou == pytest.approx(56.25) and result.i_miou == pytest.approx(56.25)
+    # One more B shape breaks the balance: I = (9/4 + 1) / 5 = 13/20, C = (5/8 + 2/3) / 2 = 31/48.
+    result = _miou([PERFECT_A, HALF_A, SWAPPED_B, PERFECT_B, PERFECT_B], ["A", "A", "B", "B", "B"])
+    assert result.i_miou == pytest.approx(65.0) and result.c_miou == pytest.approx(100 * 31 / 48)

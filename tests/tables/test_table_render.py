@@ -205,3 +205,20 @@ def test_caption_names_package_environments_only_when_rows_mix_them() -> None:
     assert "rows from several package environments: unrecorded 1 rows, a 1 rows, b 1 rows" in default_caption(
         spec, "quick", mixed
     )
+
+
+def test_table7_puts_class_and_instance_miou_in_their_columns() -> None:
+    # Scratch probe rows of Table 7: C.mIoU 50 / 52 and I.mIoU 60 / 64 over two seeds.
+    seg = dict(modality="points", dataset="procedural_parts", method="scratch", aug="none", epochs=0)
+    values = {("c_miou", 0): 50.0, ("c_miou", 1): 52.0, ("i_miou", 0): 60.0, ("i_miou", 1): 64.0}
+    rows = [
+        result(**seg, seed=s, protocol="linear_seg", label_fraction=f, metric=m, value=v)
+        for (m, s), v in values.items()
+        for f in (0.01, 0.05, 1.0)
+    ]
+    cells = render(TABLES.get("table7"), pd.DataFrame(rows), "quick").cells.set_index(["row", "column"])
+    for lab in ("1%", "5%", "100%"):
+        assert cells.loc[("Scratch (lin)", f"C.mIoU {lab}"), "ours_mean"] == pytest.approx(51.0)
+        assert cells.loc[("Scratch (lin)", f"I.mIoU {lab}"), "ours_mean"] == pytest.approx(62.0)
+        assert cells.loc[("Scratch (lin)", f"I.mIoU {lab}"), "n_seeds"] == 2
+        assert pd.isna(cells.loc[("Scratch (ft)", f"I.mIoU {lab}"), "ours_mean"])
