@@ -39,7 +39,7 @@ from rqbench.cache import cache_root
 from rqbench.drawn import PRETRAIN_STREAM, Drawn, ViewStack
 from rqbench.io import write_atomic
 from rqbench.provenance import git_commit, hardware
-from rqbench.train.batches import stack_inputs, usable_cores
+from rqbench.train.batches import stack_views, usable_cores
 
 SIDE = 400
 CLASSES = 10
@@ -102,9 +102,9 @@ def ours(root: Path, cache: Path, batch: int, workers: int, seed: int) -> float:
     data = Drawn(EncodedImages(encoded.train), ViewStack(split.make, 2, split.prepare))
     order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed)).tolist()
     keys = [[(seed, PRETRAIN_STREAM, 0, i) for i in order[s : s + batch]] for s in range(0, len(order), batch)]
-    loader = DataLoader(data, batch_sampler=keys, num_workers=workers, collate_fn=stack_inputs)
+    loader = DataLoader(data, batch_sampler=keys, num_workers=workers, collate_fn=stack_views)
     for views in loader:
-        loop.views(views, 2, premade=True)
+        loop.views(split.start(views), 2, premade=True)
     return time.perf_counter() - start
 
 
