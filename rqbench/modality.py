@@ -76,11 +76,19 @@ class LoaderViews:
         rest: the VIEW-stage augmentations still run in the training loop, on the made views.
         prepare: run once per item before its views, its output handed to ``make`` in place of the
             item (e.g. decode an image once for both views); ``None``: ``make`` gets the item.
+        finish: run by the training loop on each batch of made views where it arrives (on the
+            device), before the stages: e.g. ``uint8`` pixels to floats in ``[0, 1]``, so the workers
+            send a quarter of the bytes and the device does the conversion; ``None``: the views as made.
     """
 
     make: Callable[[Any, torch.Generator, int], Tensor]
     rest: nn.Sequential
     prepare: Callable[[Any], Any] | None = None
+    finish: Callable[[Tensor], Tensor] | None = None
+
+    def start(self, batch: Tensor) -> Tensor:
+        """A batch of made views (``(B, n_views, ...)``) as the stages take it: ``finish(batch)``, or ``batch``."""
+        return batch if self.finish is None else self.finish(batch)
 
 
 class Modality(ABC):

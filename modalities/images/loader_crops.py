@@ -13,7 +13,9 @@ Here a view is: decode the whole image (:func:`~modalities.images.originals.deco
 :func:`~modalities.images.views.crop_box` draws) or :class:`CentreView` (torchvision's ``resize``
 of the shorter side to ``size / 0.875``, then ``center_crop``), then ``ToTensor``. The PIL operations
 are torchvision's own functionals, so a view is pixel for pixel the reference transform's output
-at the same crop.
+at the same crop. Pretraining views leave the workers as ``uint8`` pixels and become ``ToTensor``'s
+floats (bit for bit) where the training loop receives them (:attr:`LoaderViews.finish
+<rqbench.modality.LoaderViews>`).
 
 :func:`split_views` decides, from a spec's VIEW stage, what the workers do: a leading ``rrc`` (or
 ``full``'s crop) becomes the workers' RandomView with the same scale, ratio, flip and size; a
@@ -33,7 +35,7 @@ from torch.utils.data import Dataset
 
 from rqbench.modality import LoaderViews
 
-from .originals import EncodedImages, decode, to_tensor
+from .originals import EncodedImages, decode, pixels, to_float, to_tensor
 from .views import _EVAL_CROP_FRACTION, CenterCrop, ImageView, MoCoV3Full, RandomResizedCrop, crop_box, uniform
 
 __all__ = [
@@ -118,13 +120,15 @@ class DecodeItem:
 
 class WorkerView:
     """``make(image, generator, index)`` of :class:`~rqbench.modality.LoaderViews`: ``view`` of the
-    decoded image (every view index cut the same way, each from its own draws)."""
+    decoded image as ``uint8`` pixels (every view index cut the same way, each from its own draws);
+    :func:`~modalities.images.originals.to_float` (the ``finish``) makes them ``ToTensor``'s floats
+    on the device, so the workers send a quarter of the bytes."""
 
     def __init__(self, view: View) -> None:
         self.view = view
 
     def __call__(self, image: Image.Image, generator: torch.Generator, index: int) -> Tensor:
-        return to_tensor(self.view.image(image, generator))
+        return pixels(self.view.image(image, generator))
 
 
 class LabelledView:
@@ -188,4 +192,4 @@ def split_views(view: nn.Sequential, size: int, channels: int) -> LoaderViews:
         made, rest = CentreView(_side(first.size, size), channels), modules[1:]
     else:
         made, rest = CentreView((size, size), channels), modules
-    return LoaderViews(WorkerView(made), nn.Sequential(*rest), DecodeItem(channels))
+    return LoaderViews(WorkerView(made), nn.Sequential(*rest), DecodeItem(channels), to_float)

@@ -41,6 +41,9 @@ __all__ = [
     "encoded_features",
     "load_originals",
     "originals_entry_name",
+    "pixels",
+    "to_float",
+    "to_tensor",
 ]
 
 ORIGINALS_FORMAT = 1
@@ -112,11 +115,22 @@ def decode(data: bytes, channels: int) -> Image.Image:
     return image.convert("L" if channels == 1 else "RGB")
 
 
+def pixels(image: Image.Image) -> Tensor:
+    """A decoded PIL image as its ``uint8`` pixels ``(C, H, W)`` (contiguous)."""
+    array = np.asarray(image, dtype=np.uint8)
+    return torch.from_numpy(array[None].copy() if array.ndim == 2 else array.transpose(2, 0, 1).copy())
+
+
+def to_float(x: Tensor) -> Tensor:
+    """``uint8`` pixels as float32 in ``[0, 1]``: ``x / 255`` in float32, bit for bit torchvision's
+    ``ToTensor`` (``img.to(float32).div(255)``); strides kept, on ``x``'s device. (Converting first
+    and dividing in place is twice as fast on the CPU as ``x.div(255)``'s mixed-type division.)"""
+    return x.to(torch.float32).div_(255.0)
+
+
 def to_tensor(image: Image.Image) -> Tensor:
     """A decoded PIL image as float32 ``(C, H, W)`` in ``[0, 1]`` (torchvision's ``ToTensor``)."""
-    array = np.asarray(image, dtype=np.uint8)
-    x = torch.from_numpy(array[None] if array.ndim == 2 else array.transpose(2, 0, 1).copy())
-    return x.to(torch.float32).div_(255.0)
+    return to_float(pixels(image))
 
 
 class EncodedImages(torch.utils.data.Dataset):

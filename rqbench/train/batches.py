@@ -3,13 +3,14 @@ over processes and served by a ``DataLoader`` in exactly that order (resumable m
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, get_worker_info
 
 from rqbench.distributed import DistEnv
 from rqbench.settings import SettingError
@@ -22,9 +23,31 @@ def sample_tensor(item: Any) -> Tensor:
     return x
 
 
+def batch_buffer(shape: Sequence[int], like: Tensor) -> Tensor:
+    """An uninitialised contiguous tensor of ``shape`` with ``like``'s dtype and device: in a DataLoader
+    worker, in shared memory, so the batch goes to the main process without a copy (as torch's
+    ``default_collate`` does, ``torch/utils/data/_utils/collate.py``, ``collate_tensor_fn``)."""
+    if get_worker_info() is None:
+        return torch.empty(tuple(shape), dtype=like.dtype, device=like.device)
+    storage = like._typed_storage()._new_shared(math.prod(shape), device=like.device)
+    return like.new(storage).view(tuple(shape))
+
+
 def stack_inputs(items: list[Any]) -> Tensor:
     """Collate dataset items (``x`` or ``(x, label)``) into a batch of inputs, labels dropped."""
-    return torch.stack([sample_tensor(item) for item in items])
+    xs = [sample_tensor(item) for item in items]
+    return torch.stack(xs, out=batch_buffer((len(xs), *xs[0].shape), xs[0]))
+
+
+def stack_views(items: list[Tensor]) -> Tensor:
+    """Collate items of ``n`` views each (``(n, ...)``, :class:`~rqbench.drawn.ViewStack`) into a batch
+    ``(B, n, ...)`` laid out view by view: ``batch[:, v]`` is contiguous, so each view goes into the
+    stages without a copy."""
+    n, rest = items[0].shape[0], tuple(items[0].shape[1:])
+    out = batch_buffer((n, len(items), *rest), items[0])
+    for b, item in enumerate(items):
+        out[:, b].copy_(item)
+    return out.transpose(0, 1)
 
 
 def collate(dataset: Dataset[Any], indices: Tensor) -> Tensor:
@@ -71,19 +94,27 @@ def local_shards(schedule: list[tuple[int, int, Tensor]], batch_size: int, env: 
     return [indices[env.rank * local : (env.rank + 1) * local].tolist() for _, _, indices in schedule]
 
 
-def batch_loader(dataset: Dataset[Any], shards: list[list[Any]], num_workers: int, env: DistEnv) -> DataLoader[Any]:
+def batch_loader(
+    dataset: Dataset[Any],
+    shards: list[list[Any]],
+    num_workers: int,
+    env: DistEnv,
+    collate: Callable[[list[Any]], Tensor] = stack_inputs,
+) -> DataLoader[Any]:
     """A ``DataLoader`` serving ``shards`` (lists of dataset keys: indices, or the keys of a
-    :class:`~rqbench.drawn.Drawn` dataset) in order (worker count changes speed, never the result)."""
+    :class:`~rqbench.drawn.Drawn` dataset) in order, batched by ``collate`` (:func:`stack_views` for
+    views made in the workers); the worker count changes speed, never the result."""
     return DataLoader(
         dataset,
         batch_sampler=shards,  # our own order: deterministic, resumable mid-epoch
         num_workers=min(num_workers, usable_cores()),
-        collate_fn=stack_inputs,
+        collate_fn=collate,
         pin_memory=env.device.type == "cuda",
     )
 
 
 __all__ = [
+    "batch_buffer",
     "batch_loader",
     "collate",
     "global_batches",
@@ -91,6 +122,7 @@ __all__ = [
     "local_shards",
     "sample_tensor",
     "stack_inputs",
+    "stack_views",
     "steps_per_epoch",
     "usable_cores",
 ]

@@ -38,6 +38,7 @@ from rqbench.train.batches import (
     local_batch_size,
     local_shards,
     stack_inputs,
+    stack_views,
     steps_per_epoch,
 )
 from rqbench.train.checkpoint import load_checkpoint
@@ -119,7 +120,7 @@ def probe_pipeline(cfg: RunConfig, modality: Modality, dataset: Dataset[Any], me
         else:  # the views begun as the data loader begins them
             pipeline = pipeline.with_view(split.rest)
             made = Drawn(dataset, ViewStack(split.make, 1, split.prepare))
-            batch = stack_inputs([made[(cfg.seed, PRETRAIN_STREAM, 0, i)] for i in first])
+            batch = split.start(stack_views([made[(cfg.seed, PRETRAIN_STREAM, 0, i)] for i in first]))
         with torch.no_grad():
             pipeline.views(batch, 1, embed=method.embed, premade=split is not None)
     except (ValueError, TypeError, IndexError, RuntimeError) as exc:
@@ -238,14 +239,16 @@ def pretrain(
         bar,
         PreemptionWatch() as watch,
     ):
-        batches = iter(batch_loader(source, keys, preset.num_workers, env))  # draws the loader's seed
+        collate = stack_inputs if split is None else stack_views
+        batches = iter(batch_loader(source, keys, preset.num_workers, env, collate))  # draws the loader's seed
         if saved is not None:
             restore_global_rng(saved, env)
         for (step, epoch, _), shard, batch in zip(schedule, shards_of, batches):
             tick = time.perf_counter()
             indices = torch.as_tensor(shard, device=env.device)
+            batch = batch.to(env.device, non_blocking=True)
             views = pipeline.views(
-                batch.to(env.device, non_blocking=True),
+                batch if split is None else split.start(batch),
                 state.method.num_views,
                 indices,
                 embed=state.method.embed,

@@ -14,7 +14,15 @@ from PIL import Image
 
 from modalities.images import Images
 from modalities.images.loader_crops import AfterCrop, CentreView, RandomView, split_views
-from modalities.images.originals import ORIGINALS_FORMAT, EncodedImages, decode, load_originals, originals_entry_name
+from modalities.images.originals import (
+    ORIGINALS_FORMAT,
+    EncodedImages,
+    decode,
+    load_originals,
+    originals_entry_name,
+    to_float,
+    to_tensor,
+)
 from modalities.images.views import MoCoV3Full, crop_box, crop_params
 from rqbench.augment.base import ChannelLayout
 from rqbench.augment.spec import build_pipeline
@@ -22,6 +30,7 @@ from rqbench.drawn import Drawn, ViewStack, keyed_generator
 from rqbench.evaluate.protocol import evaluate_encoder
 from rqbench.runner import make_config
 from rqbench.train import pretrain
+from rqbench.train.batches import stack_views
 
 LAYOUT = ChannelLayout(channel_dim=1, batch_dims=1)
 
@@ -168,3 +177,24 @@ def test_fake_originals_are_the_fake_pixels(tmp_path) -> None:
         data, label = images[i]
         assert label == labels[i]
         assert np.array_equal(np.asarray(decode(data, 3)).transpose(2, 0, 1), pixels[i])  # PNG: lossless
+
+
+def test_loader_views_leave_the_workers_as_pixels_and_finish_as_to_tensor(tmp_path) -> None:
+    """Known answer: the workers' uint8 views, made float by ``finish``, are ToTensor's views bit for bit."""
+    x = torch.arange(256, dtype=torch.uint8).view(1, 16, 16)
+    want = T.ToTensor()(Image.fromarray(x[0].numpy()))
+    torch.testing.assert_close(to_float(x), want, rtol=0, atol=0)  # every byte value
+    encoded = load_originals("folder", root=jpeg_folder(tmp_path / "p"), cache_dir=tmp_path / "c")
+    pipeline = build_pipeline("rrc", layout=LAYOUT, modality="images", generator=torch.Generator())
+    split = split_views(pipeline.view, 16, 3)
+    made = Drawn(EncodedImages(encoded.train), ViewStack(split.make, 2, split.prepare))
+    batch = stack_views([made[(0, 0, 5, i)] for i in range(3)])
+    assert batch.dtype == torch.uint8 and batch.shape == (3, 2, 3, 16, 16)
+    views = split.start(batch)
+    assert views.dtype == torch.float32 and views[:, 1].is_contiguous()
+    for i in range(3):  # the float view of the same key, drawn the same way
+        g = keyed_generator(0, 0, 5, i)
+        data = EncodedImages(encoded.train)[i][0]
+        image = decode(data, 3)
+        for v in range(2):
+            torch.testing.assert_close(views[i, v], to_tensor(split.make.view.image(image, g)), rtol=0, atol=0)
