@@ -11,7 +11,9 @@ from rqbench.settings import SettingError, check_range, coerce, field_types
 
 PROTOCOLS: tuple[str, ...] = ("linear", "knn", "finetune", "linear_seg", "finetune_seg", "lincls")
 """Every evaluation protocol: classification tasks run linear / knn / finetune / lincls, segmentation tasks the
-``_seg`` ones."""
+``_seg`` ones. ``lincls`` is a recipe of the linear evaluation (MoCo-v3's, on the frozen network with
+random crops) and reports its rows as protocol ``linear``, so a table's linear column reads whichever
+recipe the preset uses; a preset runs one of the two."""
 SCHEDULES: tuple[str, ...] = ("cosine", "step")
 
 
@@ -85,6 +87,13 @@ class EvalSettings:
             "eval.protocols",
             self.protocols,
             f"a non-empty tuple of {', '.join(PROTOCOLS)}",
+        )
+        check_range(
+            not {"linear", "lincls"} <= set(self.protocols),
+            "eval.protocols",
+            self.protocols,
+            "at most one linear-evaluation recipe: 'linear' (frozen-feature probe) or 'lincls' (MoCo-v3's), "
+            "both report as protocol 'linear'",
         )
         for name in ("label_fractions", "seg_label_fractions"):
             fractions = getattr(self, name)

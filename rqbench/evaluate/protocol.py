@@ -171,8 +171,9 @@ def _evaluate_task(
             for fit_x, fit_y, score_x, score_y in splits
         ]
         row("knn", 1.0, sum(accuracies) / len(accuracies))
-    if "lincls" in settings.protocols:  # MoCo-v3's main_lincls recipe on the frozen encoder (evaluate/lincls.py)
-        row("lincls", 1.0, lincls_task(encoder, feature_dim, modality, task, preset, seed, device))
+    if "lincls" in settings.protocols:  # MoCo-v3's main_lincls recipe on the frozen encoder (evaluate/lincls.py),
+        # reported as the linear evaluation: the preset says which recipe its "linear" rows come from
+        row("linear", 1.0, lincls_task(encoder, feature_dim, modality, task, preset, seed, device))
     if "finetune" in settings.protocols:
         labels = _labels(task.train)
         for fraction in settings.label_fractions:

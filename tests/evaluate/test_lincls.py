@@ -76,3 +76,15 @@ def test_a_task_without_training_views_is_refused() -> None:
     task = Task("t", [(torch.zeros(2), 0)], [(torch.zeros(2), 0)], 2)
     with pytest.raises(ValueError, match="needs random training views.*use the 'linear' protocol"):
         lincls_task(nn.Identity(), 2, type("M", (), {"name": "m"})(), task, None, 0, torch.device("cpu"))  # type: ignore[arg-type]
+
+
+def test_a_preset_runs_one_linear_recipe_and_lincls_reports_as_linear() -> None:
+    """lincls is the paper preset's recipe of the tables' linear column: a preset may not ask for both."""
+    import pytest as _pytest
+
+    from rqbench.preset import EvalSettings
+    from rqbench.settings import SettingError
+
+    EvalSettings(protocols=("lincls", "knn"))
+    with _pytest.raises((SettingError, ValueError), match="at most one linear-evaluation recipe"):
+        EvalSettings(protocols=("linear", "lincls"))

@@ -149,7 +149,7 @@ def test_paper_preset_on_originals_pretrains_and_runs_lincls(tmp_path, monkeypat
     rows = evaluate_encoder(
         result.method.encoder, result.method.feature_dim, Images(), cfg.preset, 0, torch.device("cpu")
     )
-    assert [(r["protocol"], r["dataset"]) for r in rows] == [("lincls", "folder")]
+    assert [(r["protocol"], r["dataset"]) for r in rows] == [("linear", "folder")]  # the tables' linear column
     assert 0 <= rows[0]["value"] <= 100
 
 
