@@ -60,7 +60,10 @@ def test_fields_added_later_keep_old_keys_at_their_defaults() -> None:
 
     cfg = RunConfig("blobs", "moco", "rq", Blobs.presets["quick"], 0)
     legacy = cfg.to_dict()
-    for name in ("val_fraction", "patience", "seg_label_fractions", "seg_linear_epochs", "monitor_every"):
+    added = ("val_fraction", "patience", "seg_label_fractions", "seg_linear_epochs", "monitor_every", "label_draws",
+             "cv_folds", "cv_repeats", "lincls_epochs", "lincls_lr", "lincls_batch_size", "lincls_momentum",
+             "lincls_weight_decay")  # fmt: skip
+    for name in added:
         del legacy["preset"]["eval"][name]  # every evaluation field added later
     del legacy["preset"]["steps"]  # and every top-level one
     expected = hashlib.sha256(json.dumps(legacy, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
