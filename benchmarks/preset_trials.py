@@ -1,6 +1,7 @@
 """Trial runs of a quick preset: does the table's *baseline* pretraining beat the random-init encoder?
 
-Run: ``python benchmarks/preset_trials.py table10 --results /work/trials --set epochs=10 --set eval.cv_folds=5``
+Run from the repository root (so that its ``rqbench`` is imported):
+``python -m benchmarks.preset_trials table10 --results /work/trials --set epochs=6 --set eval.cv_folds=5``
 
 For a paper table, the baseline row (:data:`PAIRS`: e-Mix for Table 10, MID-Net without RQ for
 Tables 6 and 7, BYOL-A's RRC alone for Table 9) and its random-init ("scratch") row are run over
