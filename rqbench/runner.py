@@ -284,13 +284,16 @@ def _run(
     barrier(env)
     began = time.perf_counter()
     resumed_from = 0
+    pretrain_s: float | None = None  # seconds of pretraining behind the encoder (a re-scored run: the source's)
     if cfg.pretrain and source is not None:
         encoder, feature_dim = load_encoder(cfg, modality, source / CHECKPOINT, env.device)
+        pretrain_s = json.loads((source / DONE).read_text()).get("pretrain_s")
     elif cfg.pretrain:
         trained = pretrain(
             cfg, modality, run_dir, env, resume=resume, progress=progress, loggers=loggers, log_every=log_every
         )
         encoder, feature_dim, resumed_from = trained.method.encoder, trained.method.feature_dim, trained.resumed_from
+        pretrain_s = trained.wall_time_s
     else:
         seed_everything(cfg.seed)  # seeded random initialization: the "scratch" row
         encoder, feature_dim = modality.backbone(cfg.preset)
@@ -331,6 +334,7 @@ def _run(
             "env": provenance["env"],
             "versions": versions(),
             "world_size": env.world_size,
+            "pretrain_s": pretrain_s,
             **({"pretrained_in": source.name} if source is not None else {}),
         }
         write_atomic(run_dir / DONE, json.dumps(done))

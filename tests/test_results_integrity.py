@@ -103,7 +103,11 @@ def test_evaluation_settings_reuse_the_finished_pretraining(tmp_path) -> None:
     assert a.pretrain_key == b.pretrain_key and a.key != b.key
     new_dir = tmp_path / "runs" / b.key
     assert not (new_dir / "metrics.jsonl").exists() and not (new_dir / "checkpoint.pt").exists()  # nothing was trained
-    assert json.loads((new_dir / "done.json").read_text())["pretrained_in"] == a.key
+    done_a = json.loads((tmp_path / "runs" / a.key / "done.json").read_text())
+    done_b = json.loads((new_dir / "done.json").read_text())
+    assert done_b["pretrained_in"] == a.key
+    # the pretraining's own seconds, carried over to the re-scored run (so its full cost can be told)
+    assert 0 < done_a["pretrain_s"] < done_a["wall_time_s"] and done_b["pretrain_s"] == done_a["pretrain_s"]
     assert time.perf_counter() - started < 60
     # rqbench eval never pretrains
     invoke("eval", *base, "--set", "eval.knn_k=7")

@@ -120,5 +120,6 @@ def test_paper_preset_runs_dabs_steps_with_per_domain_batch_sizes() -> None:
 
 
 def test_quick_preset_keeps_its_epochs_and_batch() -> None:
-    assert type(QUICK) is Preset and QUICK.steps is None and (QUICK.epochs, QUICK.batch_size) == (20, 128)
+    assert type(QUICK) is Preset and QUICK.steps is None and (QUICK.epochs, QUICK.batch_size) == (6, 128)
+    assert (QUICK.eval.cv_folds, QUICK.eval.cv_repeats) == (5, 2) and "knn" in PAPER.eval.protocols
     assert QUICK.with_overrides(**{"data.domain": "sensors"}).batch_size == 128
