@@ -156,7 +156,8 @@ def test_average_column_per_seed() -> None:
 def test_table_of_our_own_has_no_paper_columns() -> None:
     table = TABLES.get("table10_bins")
     rows = [
-        result(modality="dabs", method="infonce", aug="rq(bins=32)", dataset=c.dataset, seed=s, value=40.0 + s)
+        result(modality="dabs", method="infonce", aug="rq(bins=32)", dataset=c.dataset, seed=s, value=40.0 + s,
+               protocol=c.protocol)
         for c in table.columns if not c.is_average for s in (0, 1)
     ]  # fmt: skip
     md = render(table, pd.DataFrame(rows), "quick").to_markdown()
