@@ -741,16 +741,12 @@ def _launch_or_status(
 def _rendered(table: str | TableSpec, preset: str, results: Path, world_size: int = 1) -> tuple[RenderedTable, Matched]:
     """The table (a name, a YAML file or a spec) filled from the results of its preset (``match_runs`` then
     ``render``), and the match."""
+    from rqbench.report import fill_table
     from rqbench.results import ResultsStore
-    from rqbench.runner import make_config
-    from rqbench.tables import render
-    from rqbench.tables.matching import match_runs
     from rqbench.tables.yaml_spec import resolve_table
 
     spec = resolve_table(table) if isinstance(table, str) else table
-    frame = ResultsStore(results / "results.csv").load()
-    matched = match_runs(spec, frame, preset, results / "runs", make_config, world_size)
-    return render(spec, matched.rows, preset, preset_hash=matched.preset_hash), matched
+    return fill_table(spec, ResultsStore(results / "results.csv").load(), preset, results / "runs", world_size)
 
 
 def _render(table: str | TableSpec, preset: str, results: Path, world_size: int = 1) -> RenderedTable:
