@@ -28,3 +28,6 @@ fi
 # .venv = uv.lock exactly (--locked: fail instead of re-resolving when pyproject.toml and the lock disagree).
 export UV_PYTHON_DOWNLOADS=never
 .tools/bin/uv sync --locked --python "$python"
+
+# RQ's C++ kernel, built once per machine into the cache (optional: without a compiler RQ runs eager).
+.venv/bin/python -c 'import sys; from rqbench.augment.native import main; sys.exit(main())'

@@ -12,13 +12,15 @@ Four implementations of the same per-sample, per-channel algorithm are timed on 
   per bin, ``argmax`` over bins, then a gather of the reproduction values (O(bins x input) memory);
 * ``eager``: :func:`rqbench.augment.randomized_quantization` with ``backend="eager"``
   (``searchsorted`` + ``index_select``);
-* ``fused``: the same with ``backend="compiled"`` (one ``torch.compile`` kernel,
-  :mod:`rqbench.augment.fused`); its compile happens in the warm-up call, which is reported apart;
+* ``fused``: the same with ``backend="compiled"``: on CPU the C++/OpenMP kernel
+  (:mod:`rqbench.augment.native`, range + quantizers + lookup in one call per sample), on CUDA one
+  ``torch.compile``/Triton kernel (:mod:`rqbench.augment.fused`); its build or compile happens in
+  the warm-up call, which is reported apart;
 * ``copy``: ``x.clone()``, the floor any out-of-place augmentation pays.
 
 All four run interleaved in one process (each round calls them in a rotated order), and the
 median of the rounds is reported, once per thread count (``--threads``). The first-call cost of
-the fused path is measured in fresh processes (an empty and a warm inductor cache), and RQ's share
+the fused path is measured in fresh processes (an empty and a warm kernel cache), and RQ's share
 of one quick-preset training step per modality is measured with the eager and the fused lookup.
 
 Peak extra memory is the resident-set high-water mark above the input (Linux:
@@ -45,7 +47,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from rqbench.augment import fused
+from rqbench.augment import fused, native
 from rqbench.augment.functional import randomized_quantization, sample_quantizer
 from rqbench.io import write_atomic
 from rqbench.provenance import git_commit, hardware
@@ -234,7 +236,7 @@ def measure_compile_cost(device: torch.device) -> dict[str, dict[str, float]]:
     """
     result = {}
     with tempfile.TemporaryDirectory() as cache:
-        env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": cache}
+        env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": cache, "RQBENCH_CACHE": cache}
         for label in ("empty cache", "warm cache"):
             start = time.perf_counter()
             proc = subprocess.run(
@@ -336,8 +338,8 @@ def to_markdown(
         f"{repeats} rounds (after one warm-up call each, which for `fused` includes its compile). "
         "`reference` is the reference's approach (n-fold membership mask, argmax, gather); `eager` and "
         '`fused` are rqbench\'s `backend="eager"` and `backend="compiled"` (same draws, bit-identical '
-        "outputs); `copy` is `x.clone()`. Peak extra memory is in multiples of the input's size and "
-        "includes the output.",
+        "outputs; on CPU `fused` is the C++ kernel, on CUDA the Triton one); `copy` is `x.clone()`. "
+        "Peak extra memory is in multiples of the input's size and includes the output.",
         "",
         *header(
             "shape", "data", "bins", "threads", "reference ms", "eager ms", "fused ms", "copy ms",
@@ -360,11 +362,11 @@ def to_markdown(
         "",
         f"Fused is faster than eager in {len(df) - len(slower)} of {len(df)} rows"
         + (f" (not in {where})" if where else "")
-        + '. `backend="auto"` takes the fused kernel for inputs of at least '
-        f"{fused.MIN_FUSED_NUMEL} elements (every shape here) and 2..{fused.MAX_FUSED_BINS} bins once eager has "
-        f"quantized {fused.AUTO_COMPILE_AFTER_ELEMENTS['cpu']:.0e} elements of that family in the process "
-        f"({fused.AUTO_COMPILE_AFTER_ELEMENTS['cuda']:.0e} on CUDA), so a run pays the compile only once it has "
-        "spent about as much in eager lookups.",
+        + '. On CPU `backend="auto"` takes the C++ kernel from the first call for float32/float64 and '
+        f"1..{native.MAX_BINS} bins (built once per machine, at install); on CUDA it takes the compiled kernel for "
+        f"inputs of at least {fused.MIN_FUSED_NUMEL} elements and 2..{fused.MAX_FUSED_BINS} bins once eager has "
+        f"quantized {fused.AUTO_COMPILE_AFTER_ELEMENTS['cuda']:.0e} elements of that family in the process, so a run "
+        "pays the compile only once it has spent about as much in eager lookups.",
     ]  # fmt: skip
     if compile_cost:
         lines += [
@@ -372,9 +374,11 @@ def to_markdown(
             "## First-call cost of the fused path",
             "",
             "Fresh processes; (256, 3, 32, 32) at 8 bins first, then 5 bins (a second family), then three other "
-            "batch and image sizes at 8 bins. `graphs` counts the graphs compiled: the new sizes compile nothing.",
+            "batch and image sizes at 8 bins. On CPU the first call builds the C++ kernel (empty cache) or loads it "
+            "(warm cache), and nothing is compiled after; on CUDA `graphs` counts the graphs inductor compiled: the "
+            "new sizes compile nothing.",
             "",
-            *header("inductor cache", "first call s", "second family s", "new sizes (max) s",
+            *header("kernel cache", "first call s", "second family s", "new sizes (max) s",
                     "graphs: after first / total", "whole process s"),
         ]  # fmt: skip
         for label, c in compile_cost.items():

@@ -1,8 +1,9 @@
 """``rqbench doctor``: is this environment the one the harness runs on?
 
 Each check returns :class:`Check` rows (ok or not, what was found, the fix). The checks: Python
-and the tracked packages' versions against ``uv.lock`` (and that each imports), the device, the
-registered plugins, each modality's Debian packages, the cache directory and free disk.
+and the tracked packages' versions against ``uv.lock`` (and that each imports), the device, RQ's
+C++ kernel (built here if needed), the registered plugins, each modality's Debian packages, the
+cache directory and free disk.
 """
 
 from __future__ import annotations
@@ -134,6 +135,22 @@ def check_device() -> Check:
     )
 
 
+def check_rq_kernel() -> Check:
+    """RQ's C++ kernel (:mod:`rqbench.augment.native`), built here if it is not yet: optional, eager is the fallback."""
+    from rqbench.augment import native
+
+    kern = native.kernel()
+    if kern is None:
+        return Check(
+            "rq kernel",
+            False,
+            f"unavailable, RQ uses the eager path on CPU: {native.unavailable_reason()}",
+            "install a C++ compiler with OpenMP (Debian: g++) and run `rqbench doctor` again",
+            required=False,
+        )
+    return Check("rq kernel", True, f"built ({kern.path})")
+
+
 def check_plugins() -> list[Check]:
     """Every registry's plugins: each registered modality by name, and every plugin that failed to import."""
     from rqbench.augment import AUGMENTATIONS
@@ -223,6 +240,7 @@ def run_checks(lock: Path | None = None, cache: Path | None = None) -> list[Chec
     return [
         *check_packages(lock if lock is not None else default_lock_path()),
         check_device(),
+        check_rq_kernel(),
         *check_plugins(),
         *check_debian(modality_packages()),
         check_disk(cache if cache is not None else cache_root()),

@@ -10,12 +10,13 @@ minimum/maximum over all non-channel axes of that sample and ``n`` bins:
   (``values="midpoint"``: ``v = (l + r) / 2``);
 * every value in a bin becomes that bin's ``v``.
 
-Once the quantizers are drawn, the bin of each element is found either eagerly, with
-``torch.searchsorted`` on the per-channel edges and one ``index_select`` (memory O(input),
-cost O(input x log bins)), or by one fused ``torch.compile`` kernel (:mod:`rqbench.augment.fused`:
-memory the output plus the ``(S, C, bins)`` tables, one pass over the input). Both give the same
-output bit for bit; ``backend="auto"`` picks the kernel once it pays. Never a ``bins x input``
-membership mask.
+Three paths compute the same output from the same draws, bit for bit: eager (``torch.searchsorted``
+on the per-channel edges and one ``index_select``; memory O(input), cost O(input x log bins)); on
+CPU for float32/float64 a C++/OpenMP kernel that does range, quantizers and lookup per sample in
+one call (:mod:`rqbench.augment.native`; memory the output plus the draws); elsewhere (CUDA, half
+types on CPU) one fused ``torch.compile`` lookup (:mod:`rqbench.augment.fused`; memory the output
+plus the ``(S, C, bins)`` tables). ``backend="auto"`` takes the C++ kernel where it applies, the
+compiled one once it pays. Never a ``bins x input`` membership mask (the reference's approach).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
+from rqbench.augment import native
 from rqbench.augment.base import check_float_tensor, check_probability, rand
 from rqbench.augment.fused import Backend, check_backend, fused_lookup, note_eager, should_fuse
 
@@ -55,6 +57,37 @@ def check_quantizer_args(bins: int, spacing: str, values: str) -> None:
         raise ValueError(f"unknown values {values!r}; choose one of {', '.join(VALUES)}")
 
 
+def draw_dtype(data_dtype: torch.dtype) -> torch.dtype:
+    """The dtype of RQ's draws and tables: float64 for float64 data, else float32 (so low-precision
+    data gets exact-enough edges)."""
+    return torch.float64 if data_dtype == torch.float64 else torch.float32
+
+
+def draw_fractions(
+    shape: tuple[int, ...],
+    bins: int,
+    *,
+    spacing: Spacing,
+    values: Values,
+    generator: torch.Generator | None,
+    device: torch.device,
+    dtype: torch.dtype,
+) -> tuple[Tensor, Tensor | None]:
+    """The quantizers' uniform draws for ``shape`` (samples x channels), in the order every path makes them.
+
+    Returns ``(cuts, frac)``: ``cuts`` is ``shape + (n - 1,)`` unsorted ``U(0, 1)`` cut points
+    (``spacing="random"``, drawn first) or the ``(n - 1,)`` shared points ``k / n``; ``frac`` is
+    ``shape + (n,)`` ``U(0, 1)`` positions of the values inside their bins (``values="random"``,
+    drawn second) or ``None`` for midpoints.
+    """
+    if spacing == "random":
+        cuts = rand((*shape, bins - 1), generator, device, dtype)
+    else:
+        cuts = torch.arange(1, bins, device=device, dtype=dtype) / bins
+    frac = rand((*shape, bins), generator, device, dtype) if values == "random" else None
+    return cuts, frac
+
+
 def sample_quantizer(
     lo: Tensor,
     hi: Tensor,
@@ -79,20 +112,17 @@ def sample_quantizer(
     """
     check_quantizer_args(bins, spacing, values)
     shape, device = tuple(lo.shape), lo.device
-    # Draws in float32 (float64 for float64 data) so low-precision data gets exact-enough edges.
-    dtype = torch.float64 if lo.dtype == torch.float64 else torch.float32
+    dtype = draw_dtype(lo.dtype)
     lo_c, hi_c = lo.to(dtype).unsqueeze(-1), hi.to(dtype).unsqueeze(-1)
-    if spacing == "random":
-        cuts = rand((*shape, bins - 1), generator, device, dtype).sort(dim=-1).values
-    else:
-        cuts = (torch.arange(1, bins, device=device, dtype=dtype) / bins).expand(*shape, bins - 1)
+    cuts, frac = draw_fractions(
+        shape, bins, spacing=spacing, values=values, generator=generator, device=device, dtype=dtype
+    )
+    cuts = cuts.sort(dim=-1).values if spacing == "random" else cuts.expand(*shape, bins - 1)
     width = hi_c - lo_c
     edges = lo_c + cuts * width
     bounds = torch.cat([lo_c, edges, hi_c], dim=-1)
     left, right = bounds[..., :-1], bounds[..., 1:]
-    if values == "random":
-        frac = rand((*shape, bins), generator, device, dtype)
-    else:
+    if frac is None:
         frac = torch.full((*shape, bins), 0.5, device=device, dtype=dtype)
     reproduction = left + frac * (right - left)
     # Rounding to the data dtype is monotone and lo/hi are representable, so bounds hold.
@@ -164,10 +194,12 @@ def randomized_quantization(
         straight_through: pass gradients through unchanged (``x + (q - x).detach()``);
             by default the output carries no gradient to ``x``.
         backend: how each element finds its bin once the quantizers are drawn: ``"eager"``
-            (``torch.searchsorted`` + ``index_select``), ``"compiled"`` (one fused ``torch.compile``
-            kernel, :mod:`rqbench.augment.fused`; eager where it cannot run) or ``"auto"`` (the fused
-            kernel once it pays, see :func:`rqbench.augment.fused.should_fuse`). The draws and the
-            output are the same for all three, bit for bit.
+            (``torch.searchsorted`` + ``index_select``), ``"compiled"`` (on CPU for float32/float64 the
+            C++ kernel, :mod:`rqbench.augment.native`; otherwise one fused ``torch.compile`` kernel,
+            :mod:`rqbench.augment.fused`; eager where neither can run) or ``"auto"`` (the C++ kernel
+            where it applies, else the compiled one once it pays, see
+            :func:`rqbench.augment.fused.should_fuse`). The draws and the output are the same for all
+            three, bit for bit.
 
     Returns:
         A tensor of ``x``'s shape, dtype and device. An empty ``x`` returns an empty copy.
@@ -199,8 +231,15 @@ def randomized_quantization(
     # (S, A, C, B): samples, axes before the channel axis, channels, axes after it (the fused path's view).
     shape4 = (num, math.prod(sample_shape[: cd_in_sample - 1]), channels, math.prod(sample_shape[cd_in_sample:]))
     masked = p < 1.0
-    fuse = backend == "compiled" or (backend == "auto" and should_fuse(shape4, x.dtype, x.device, bins, masked))
+    use_native = backend != "eager" and native.applies(x, bins)
+    fuse = not use_native and (
+        backend == "compiled" or (backend == "auto" and should_fuse(shape4, x.dtype, x.device, bins, masked))
+    )
 
+    if use_native:
+        with torch.no_grad():
+            q, chosen = _quantize_native(x, shape4, bins, spacing, values, p, generator)
+        return _finish(x, q, chosen, batch_dims, straight_through)
     with torch.no_grad():
         flat = x.detach().reshape(num, *sample_shape)
         moved = flat.movedim(cd_in_sample, 1)
@@ -209,13 +248,10 @@ def randomized_quantization(
         lo, hi = channel_range(grouped)
         # NaN and inf propagate into the per-channel min/max: checking them checks the whole input.
         if not bool(torch.isfinite(lo).all() & torch.isfinite(hi).all()):
-            bad = "NaN" if bool(torch.isnan(lo).any() | torch.isnan(hi).any()) else "inf"
-            raise ValueError(f"randomized_quantization input contains {bad} values; it needs finite inputs")
-        if masked:
-            chosen = (rand((num,), generator, x.device) < p).nonzero().squeeze(1)
+            raise _nonfinite_error(bool(torch.isnan(lo).any() | torch.isnan(hi).any()))
+        chosen = _choose(num, p, generator, x.device)
+        if chosen is not None:
             lo, hi = lo[chosen], hi[chosen]
-        else:
-            chosen = None
         fused = None
         if lo.shape[0]:
             # The draws come first and are the same for both paths: only the lookup differs.
@@ -236,17 +272,80 @@ def randomized_quantization(
                 q = q.reshape(x.shape)
         del grouped, moved  # free the channel-major copy (if one was made) before the final layout copy
     if fused is not None:
-        if chosen is not None and not straight_through and x.requires_grad and torch.is_grad_enabled():
-            # As eager: the samples left alone keep their gradient (identity), the quantized ones get none.
-            keep = torch.zeros(num, dtype=torch.bool, device=x.device).index_fill_(0, chosen, True)
-            q = torch.where(keep.view(*x.shape[:batch_dims], *(1,) * len(sample_shape)), q, x)
-    elif chosen is not None:
+        return _finish(x, q, chosen, batch_dims, straight_through)
+    if chosen is not None:
         out = x.clone().reshape(num, *sample_shape)
         out[chosen] = q
         q = out.reshape(x.shape)
     if straight_through:
         return x + (q - x).detach()
     return q.contiguous()
+
+
+def _finish(x: Tensor, q: Tensor, chosen: Tensor | None, batch_dims: int, straight_through: bool) -> Tensor:
+    """The output of a fused path (``q``: every sample, the unchosen ones copied) with eager's gradients."""
+    if chosen is not None and not straight_through and x.requires_grad and torch.is_grad_enabled():
+        # As eager: the samples left alone keep their gradient (identity), the quantized ones get none.
+        num = math.prod(x.shape[:batch_dims])
+        keep = torch.zeros(num, dtype=torch.bool, device=x.device).index_fill_(0, chosen, True)
+        q = torch.where(keep.view(*x.shape[:batch_dims], *(1,) * (x.ndim - batch_dims)), q, x)
+    if straight_through:
+        return x + (q - x).detach()
+    return q.contiguous()
+
+
+def _nonfinite_error(has_nan: bool) -> ValueError:
+    """The error for an input with NaN or inf values (checked through the per-channel ranges)."""
+    bad = "NaN" if has_nan else "inf"
+    return ValueError(f"randomized_quantization input contains {bad} values; it needs finite inputs")
+
+
+def _choose(num: int, p: float, generator: torch.Generator | None, device: torch.device) -> Tensor | None:
+    """The samples to quantize when ``p < 1`` (one uniform draw per sample), else ``None``."""
+    if p >= 1.0:
+        return None
+    return (rand((num,), generator, device) < p).nonzero().squeeze(1)
+
+
+def _quantize_native(
+    x: Tensor,
+    shape4: tuple[int, int, int, int],
+    bins: int,
+    spacing: Spacing,
+    values: Values,
+    p: float,
+    generator: torch.Generator | None,
+) -> tuple[Tensor, Tensor | None]:
+    """RQ through the C++ kernel (:mod:`rqbench.augment.native`): the eager path's draws, in its order.
+
+    Returns the output in ``x``'s shape (samples not chosen copied) and the chosen samples (``p < 1``).
+    The kernel checks for NaN and inf in the same pass, so on such an input the draws have been
+    made (the generator advanced) when the error is raised.
+    """
+    kern = native.kernel()
+    assert kern is not None  # native.applies checked it
+    x4 = x.detach().contiguous().view(shape4)
+    chosen = _choose(shape4[0], p, generator, x.device)
+    rows = None
+    drawn = shape4[0] if chosen is None else chosen.numel()
+    if chosen is not None:
+        rows = torch.full((shape4[0],), -1, dtype=torch.int64).index_copy_(0, chosen, torch.arange(drawn))
+    if drawn:
+        cuts, frac = draw_fractions(
+            (drawn, shape4[2]),
+            bins,
+            spacing=spacing,
+            values=values,
+            generator=generator,
+            device=x.device,
+            dtype=x.dtype,
+        )
+    else:  # nothing chosen: eager draws nothing either; the kernel only checks and copies
+        cuts, frac = torch.empty(0, dtype=x.dtype), None
+    q, bad = kern.quantize(x4, bins, cuts.contiguous(), frac, rows)
+    if bad:
+        raise _nonfinite_error(bool(torch.isnan(x4).any()))
+    return q.view(x.shape), chosen
 
 
 def _lookup_fused(

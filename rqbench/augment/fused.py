@@ -19,7 +19,9 @@ a *family* (device, dtype, bins, which axes have length 1, masked or not, CPU th
 the output plus the ``(S, C, bins)`` tables. When compiling is impossible here (no C++ compiler,
 no Triton, an error while compiling) it returns ``None`` and the caller uses the eager path.
 
-:func:`should_fuse` is the ``backend="auto"`` policy; see its docstring.
+:func:`should_fuse` is the ``backend="auto"`` policy; see its docstring. On CPU, float32 and float64
+inputs take the C++ kernel of :mod:`rqbench.augment.native` before this path (faster, no compile
+wait); this path serves CUDA and the half types on CPU.
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ class RandomizedQuantization(Augmentation):
 
         rq = RandomizedQuantization(bins=8)            # (B, C, H, W) batches
         rq_pts = RandomizedQuantization(30, channel_dim=-1)   # (B, N, 3) clouds
-        rq_fast = RandomizedQuantization(8, backend="compiled")  # fused kernel from the first call
+        rq_fast = RandomizedQuantization(8, backend="compiled")  # fused kernel from the first call (CUDA too)
     """
 
     stage = Stage.CHANNEL

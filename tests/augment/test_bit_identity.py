@@ -12,7 +12,7 @@ import math
 import pytest
 import torch
 
-from rqbench.augment import fused, randomized_quantization
+from rqbench.augment import fused, native, randomized_quantization
 from rqbench.augment.base import rand
 from rqbench.augment.functional import apply_quantizer, channel_range, sample_quantizer
 
@@ -192,7 +192,13 @@ def test_draws_ignore_the_sign_of_a_zero_range(dtype, uniform_draws, bins, monke
 @needs_compiler
 @pytest.mark.parametrize(("shape", "channel_dim", "batch_dims"), [((6, 3, 20, 24), 1, 1), ((4, 100, 3), -1, 1)])
 @pytest.mark.parametrize("p", [1.0, 0.6])
-def test_compiled_is_todays_algorithm_bit_for_bit(shape, channel_dim, batch_dims, p) -> None:
+@pytest.mark.parametrize("path", ["native", "inductor"])
+def test_compiled_is_todays_algorithm_bit_for_bit(shape, channel_dim, batch_dims, p, path, monkeypatch) -> None:
+    """Both fused paths: the C++ kernel (``compiled`` on CPU float32/float64) and ``torch.compile``."""
+    if path == "inductor":
+        monkeypatch.setattr(native, "applies", lambda x, bins: False)
+    elif native.kernel() is None:
+        pytest.skip(f"C++ kernel unavailable: {native.unavailable_reason()}")
     bins = 8 if channel_dim == 1 else 30  # families the other tests compile too
     for data in ("normal", "zero-heavy", "mixed-zero channel"):
         x = (

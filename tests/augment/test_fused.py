@@ -13,7 +13,7 @@ import warnings
 import pytest
 import torch
 
-from rqbench.augment import RandomizedQuantization, build_pipeline, fused, randomized_quantization
+from rqbench.augment import RandomizedQuantization, build_pipeline, fused, native, randomized_quantization
 from rqbench.augment.base import ChannelLayout
 from rqbench.augment.functional import apply_quantizer, sample_quantizer
 
@@ -55,6 +55,13 @@ def as_sacb(x: torch.Tensor, channel_dim: int, batch_dims: int) -> torch.Tensor:
     cd = channel_dim % x.ndim
     s = math.prod(x.shape[:batch_dims])
     return x.reshape(s, math.prod(x.shape[batch_dims:cd]), x.shape[cd], math.prod(x.shape[cd + 1 :]))
+
+
+@pytest.fixture(autouse=True)
+def inductor_path(monkeypatch):
+    """The tests here are of the ``torch.compile`` path: the C++ kernel, which ``compiled`` takes first on
+    CPU for float32/float64 (``tests/augment/test_native.py``), is switched off."""
+    monkeypatch.setattr(native, "applies", lambda x, bins: False)
 
 
 @pytest.fixture

@@ -1,0 +1,223 @@
+"""The CPU fused path of randomized quantization: a small C++/OpenMP kernel (``rq_kernel.cpp``).
+
+One call over a contiguous ``(S, A, C, B)`` input (samples, axes before the channel axis,
+channels, axes after it) does, per sample while it is in cache, the per-channel minimum and
+maximum, each quantizer's sorted edges and values from the same uniform draws the eager path
+makes (Python draws them first, so the generator is consumed as on the eager path), and the
+lookup ``v_k, k = #{j : a_j <= x}``
+(Wu et al. 2023, Sec. 3.1, eqs. (1)-(4); the reference computes the same map as an n-fold
+membership mask, microsoft/random_quantize ``randomized_quantization.py``
+``RandomizedQuantizationAugModule.forward``). The kernel is compiled without floating-point
+contraction or fast-math, so its edges ``lo + u (hi - lo)`` and values ``l + r' (r - l)`` round as
+torch's separate multiply and add do: the output is the eager path's bit for bit (float32, float64).
+
+Memory: the output plus the draws, O(samples x channels x bins).
+
+Built once per machine with the system C++ compiler (``g++ -O3 -march=native -fopenmp``, about a
+second) into ``$RQBENCH_CACHE/kernels`` (``~/.cache/rqbench/kernels``), keyed by the source, the
+flags, the compiler and the CPU; ``./setup.sh`` builds it at install (``python -m
+rqbench.augment.native``). Where no compiler is found or the build fails, :func:`kernel` returns
+``None`` with the reason in :func:`unavailable_reason` and callers use the other paths.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from rqbench.cache import cache_root
+
+SOURCE = Path(__file__).with_name("rq_kernel.cpp")
+#: No -ffast-math and no FMA contraction: the kernel must round exactly as torch's eager ops do.
+FLAGS: tuple[str, ...] = (
+    "-O3",
+    "-march=native",
+    "-fopenmp",
+    "-ffp-contract=off",
+    "-fno-fast-math",
+    "-std=c++17",
+    "-shared",
+    "-fPIC",
+)
+#: Most bins the kernel handles (its per-quantizer tables are fixed arrays); more bins use eager.
+MAX_BINS = 64
+DTYPES: dict[torch.dtype, str] = {torch.float32: "f32", torch.float64: "f64"}
+
+_i64 = ctypes.c_int64
+_int = ctypes.c_int
+_ptr = ctypes.c_void_p
+
+
+def compiler() -> str | None:
+    """The C++ compiler to build with: ``$CXX``, else ``g++``/``c++``/``clang++`` on ``PATH``."""
+    for name in (os.environ.get("CXX"), "g++", "c++", "clang++"):
+        if name and shutil.which(name):
+            return name
+    return None
+
+
+def _cpu_identity() -> str:
+    """What ``-march=native`` depends on: the CPU's model and feature flags."""
+    try:
+        info = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return platform.processor() or platform.machine()
+    lines = [line for line in info.splitlines() if line.startswith(("model name", "flags"))]
+    return "\n".join(sorted(set(lines)))
+
+
+def library_path(cxx: str) -> Path:
+    """Where the kernel built by ``cxx`` for this CPU lives (a new name when anything it depends on changes)."""
+    version = subprocess.run([cxx, "--version"], capture_output=True, text=True, check=False).stdout
+    key = hashlib.sha256()
+    for part in (SOURCE.read_bytes(), " ".join(FLAGS).encode(), version.encode(), _cpu_identity().encode()):
+        key.update(part)
+        key.update(b"\0")
+    return cache_root() / "kernels" / f"rq_kernel-{key.hexdigest()[:16]}.so"
+
+
+def build(cxx: str, target: Path) -> None:
+    """Compile the kernel to ``target`` (written atomically: concurrent builds never see half a file)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=target.stem + "-", suffix=".so.tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        result = subprocess.run([cxx, *FLAGS, str(SOURCE), "-o", tmp], capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise RuntimeError(f"{cxx} failed ({result.returncode}): {result.stderr.strip()[-2000:]}")
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+class Kernel:
+    """The loaded kernel: :meth:`quantize` on contiguous CPU tensors (float32, float64)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lib = ctypes.CDLL(str(path))
+        for suffix in DTYPES.values():
+            fn = getattr(self.lib, f"rq_quantize_{suffix}")
+            fn.restype = _i64
+            fn.argtypes = [_ptr, _ptr, _i64, _i64, _i64, _i64, _int, _ptr, _int, _ptr, _ptr, _int]
+        if self.lib.rq_max_bins() != MAX_BINS:
+            raise RuntimeError(f"{path} handles {self.lib.rq_max_bins()} bins, expected {MAX_BINS}")
+
+    def quantize(
+        self, x: Tensor, bins: int, cuts: Tensor, frac: Tensor | None, rows: Tensor | None = None
+    ) -> tuple[Tensor, int]:
+        """Quantize ``x`` ``(S, A, C, B)`` with the quantizers drawn from ``cuts`` and ``frac``.
+
+        Args:
+            x: contiguous input.
+            bins: number of bins ``n``.
+            cuts: ``(R, C, n - 1)`` uniform draws (unsorted), or ``(n - 1,)`` shared sorted cut points.
+            frac: ``(R, C, n)`` uniform draws for the values, or ``None`` for midpoints.
+            rows: optional ``(S,)`` int64: sample ``s`` uses draw row ``rows[s]``; ``-1`` copies it.
+                Without it, sample ``s`` uses row ``s``.
+
+        Returns:
+            The output and how many ``(sample, channel)`` of ``x`` hold NaN or inf (every sample is
+            checked; the output is meaningless unless that is 0).
+        """
+        s, a, c, b = x.shape
+        out = torch.empty_like(x)
+        fn = getattr(self.lib, f"rq_quantize_{DTYPES[x.dtype]}")
+        bad = fn(
+            x.data_ptr(),
+            out.data_ptr(),
+            s,
+            a,
+            c,
+            b,
+            bins,
+            cuts.data_ptr(),
+            int(cuts.ndim == 1),
+            None if frac is None else frac.data_ptr(),
+            None if rows is None else rows.data_ptr(),
+            torch.get_num_threads(),
+        )
+        return out, int(bad)
+
+
+@functools.cache
+def _load() -> Kernel | str:
+    """The kernel, built if needed, or why it cannot be had here (cached for the process)."""
+    cxx = compiler()
+    if cxx is None:
+        return "no C++ compiler on PATH (set CXX or install g++)"
+    try:
+        path = library_path(cxx)
+        if not path.exists():
+            build(cxx, path)
+        return Kernel(path)
+    except (OSError, RuntimeError, AttributeError) as err:
+        return f"building or loading the C++ kernel failed: {err}"
+
+
+def kernel() -> Kernel | None:
+    """The loaded kernel, or ``None`` where it cannot be built or loaded (see :func:`unavailable_reason`)."""
+    loaded = _load()
+    return loaded if isinstance(loaded, Kernel) else None
+
+
+def unavailable_reason() -> str | None:
+    """Why the kernel is unavailable here, or ``None`` if it is loaded."""
+    loaded = _load()
+    return None if isinstance(loaded, Kernel) else loaded
+
+
+def applies(x: Tensor, bins: int) -> bool:
+    """Whether the kernel can quantize ``x`` with ``bins`` bins: CPU, float32/float64, ``1 <= bins <= MAX_BINS``,
+    not while ``torch.compile`` traces, and the kernel builds here."""
+    return (
+        x.device.type == "cpu"
+        and x.dtype in DTYPES
+        and 1 <= bins <= MAX_BINS
+        and not torch.compiler.is_compiling()
+        and kernel() is not None
+    )
+
+
+def reset() -> None:
+    """Forget the loaded kernel (tests)."""
+    _load.cache_clear()
+
+
+def main() -> int:
+    """Build the kernel now (``./setup.sh`` runs this); print where it is or why it is unavailable."""
+    found = kernel()
+    if found is None:
+        print(f"rqbench: RQ's C++ kernel unavailable, the eager path is used: {unavailable_reason()}", file=sys.stderr)
+        return 0
+    print(f"rqbench: RQ's C++ kernel ready: {found.path}")
+    return 0
+
+
+__all__ = [
+    "DTYPES",
+    "FLAGS",
+    "MAX_BINS",
+    "SOURCE",
+    "Kernel",
+    "applies",
+    "build",
+    "compiler",
+    "kernel",
+    "library_path",
+    "main",
+    "reset",
+    "unavailable_reason",
+]

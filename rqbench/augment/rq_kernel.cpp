@@ -1,0 +1,311 @@
+// Randomized quantization (Wu et al., ICCV 2023, Sec. 3.1) fused for the CPU: per sample, the
+// per-channel range, the quantizers and the lookup of each element's bin, in one call.
+//
+// Built by rqbench/augment/native.py with -ffp-contract=off and without -ffast-math, so every
+// edge `lo + u * (hi - lo)` and value `l + r * (r_edge - l)` rounds exactly as torch's separate
+// mul and add do on the eager path (bit-identical outputs). The input is seen as (S, A, C, B):
+// samples, axes before the channel axis, channels, axes after it (contiguous).
+//
+// Plain C ABI (loaded with ctypes); OpenMP threads come from the libgomp torch has loaded already
+// (same soname), so torch and this kernel share one thread pool.
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+namespace {
+
+constexpr int64_t kLaneBlock = 128;   // target lanes per block of a channel-last sample
+constexpr int64_t kMaxLanes = 4096;   // above this, a channel-last block is one period (C lanes)
+constexpr int64_t kElemsPerThread = 1 << 15;  // fewer elements than this per thread: fewer threads
+constexpr int kMaxBins = 64;                   // the per-quantizer tables are fixed arrays
+
+int threads_for(int64_t elements, int requested) {
+    int64_t by_work = std::max<int64_t>(1, elements / kElemsPerThread);
+    return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(requested, by_work)));
+}
+
+int64_t gcd(int64_t a, int64_t b) {
+    while (b) {
+        int64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+// Lanes of one block of a channel-last sample: a multiple of C (so lane l is channel l % C) and,
+// when small enough, of 32 (so vectors fill), about kLaneBlock lanes.
+int64_t lane_block(int64_t C) {
+    int64_t period = C / gcd(C, 32) * 32;
+    if (period > kMaxLanes) period = C;
+    return period * std::max<int64_t>(1, kLaneBlock / period);
+}
+
+// The quantizers of one sample, all C channels at once (every loop runs over channels, so it
+// vectorizes): edges E[k * C + c] (k < n - 1, sorted in k) and values V[k * C + c] (k < n), from
+// the range lo/hi (C), the cut draws (C x (n - 1), any order; or one shared sorted row of n - 1
+// when cuts_shared) and the value draws frac (C x n; null: midpoints). Edges are sorted with an
+// odd-even transposition network, whose output is the sorted multiset, as torch.sort's.
+template <typename T>
+void make_tables(const T* __restrict lo, const T* __restrict hi, const T* cuts, int cuts_shared, const T* frac,
+                 int64_t C, int n, T* __restrict E, T* __restrict V, T* __restrict width) {
+    const int m = n - 1;
+    for (int64_t c = 0; c < C; ++c) width[c] = hi[c] - lo[c];
+    for (int k = 0; k < m; ++k) {
+        T* row = E + k * C;
+        if (cuts_shared) {
+            for (int64_t c = 0; c < C; ++c) row[c] = cuts[k];
+        } else {
+            for (int64_t c = 0; c < C; ++c) row[c] = cuts[c * m + k];
+        }
+    }
+    if (!cuts_shared) {
+        for (int round = 0; round < m; ++round) {
+            for (int i = round & 1; i + 1 < m; i += 2) {
+                T* __restrict a = E + i * C;
+                T* __restrict b = a + C;
+                for (int64_t c = 0; c < C; ++c) {
+                    const T u = a[c], w = b[c];
+                    a[c] = w < u ? w : u;
+                    b[c] = w < u ? u : w;
+                }
+            }
+        }
+    }
+    for (int k = 0; k < m; ++k) {
+        T* row = E + k * C;
+        for (int64_t c = 0; c < C; ++c) {
+            const T scaled = row[c] * width[c];  // torch: cuts * width, then lo + (...)
+            row[c] = lo[c] + scaled;
+        }
+    }
+    for (int k = 0; k < n; ++k) {
+        const T* left = k == 0 ? lo : E + (k - 1) * C;
+        const T* right = k == m ? hi : E + k * C;
+        T* row = V + k * C;
+        for (int64_t c = 0; c < C; ++c) {
+            const T f = frac != nullptr ? frac[c * n + k] : static_cast<T>(0.5);
+            const T span = right[c] - left[c];
+            const T step = f * span;
+            row[c] = left[c] + step;
+        }
+    }
+}
+
+// Lookups go two vectors at a time (GCC/Clang vector extensions, as wide as the target's
+// registers: AVX-512, AVX or SSE), the values held in registers through the whole where chain;
+// a tail goes element by element.
+#if defined(__AVX512F__)
+constexpr int kVectorBytes = 64;
+#elif defined(__AVX__)
+constexpr int kVectorBytes = 32;
+#else
+constexpr int kVectorBytes = 16;
+#endif
+
+template <typename T>
+struct Vec;
+template <>
+struct Vec<float> {
+    typedef float type __attribute__((vector_size(kVectorBytes)));
+};
+template <>
+struct Vec<double> {
+    typedef double type __attribute__((vector_size(kVectorBytes)));
+};
+template <typename T>
+using vec_t = typename Vec<T>::type;
+template <typename T>
+constexpr int64_t kLanes = kVectorBytes / sizeof(T);
+
+template <typename T>
+__attribute__((always_inline)) inline vec_t<T> load(const T* p) {
+    vec_t<T> v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+
+template <typename T>
+__attribute__((always_inline)) inline void store(T* p, vec_t<T> v) {
+    std::memcpy(p, &v, sizeof v);
+}
+
+template <typename T>
+void lookup_run(const T* __restrict x, T* __restrict out, int64_t len, const T* edges, const T* values, int n) {
+    constexpr int64_t W = kLanes<T>;
+    const vec_t<T> zero{};
+    int64_t i = 0;
+    for (; i + 2 * W <= len; i += 2 * W) {
+        const vec_t<T> x0 = load(x + i), x1 = load(x + i + W);
+        vec_t<T> o0 = zero + values[0], o1 = o0;
+        for (int k = 0; k < n - 1; ++k) {
+            const vec_t<T> e = zero + edges[k], v = zero + values[k + 1];
+            o0 = x0 >= e ? v : o0;
+            o1 = x1 >= e ? v : o1;
+        }
+        store(out + i, o0);
+        store(out + i + W, o1);
+    }
+    for (; i < len; ++i) {
+        T o = values[0];
+        for (int k = 0; k < n - 1; ++k) o = x[i] >= edges[k] ? values[k + 1] : o;
+        out[i] = o;
+    }
+}
+
+// The same with per-lane tables: E[k * L + l], V[k * L + l] for lanes l < m <= L (L a multiple of
+// 32 when C is small enough, see lane_block).
+template <typename T>
+void lookup_lanes(const T* __restrict x, T* __restrict out, int64_t m, const T* E, const T* V, int n, int64_t L) {
+    constexpr int64_t W = kLanes<T>;
+    int64_t j = 0;
+    for (; j + W <= m; j += W) {
+        const vec_t<T> xv = load(x + j);
+        vec_t<T> o = load(V + j);
+        for (int k = 0; k < n - 1; ++k) o = xv >= load(E + k * L + j) ? load(V + (k + 1) * L + j) : o;
+        store(out + j, o);
+    }
+    for (; j < m; ++j) {
+        T o = V[j];
+        for (int k = 0; k < n - 1; ++k) o = x[j] >= E[k * L + j] ? V[(k + 1) * L + j] : o;
+        out[j] = o;
+    }
+}
+
+// Min and max of a contiguous run, folded into lo/hi; bad becomes NaN if the run holds NaN or inf.
+template <typename T>
+inline void fold_range(const T* __restrict run, int64_t len, T& lo, T& hi, T& bad) {
+    T mn = lo, mx = hi, z = bad;
+#pragma omp simd reduction(min : mn) reduction(max : mx) reduction(+ : z)
+    for (int64_t i = 0; i < len; ++i) {
+        const T v = run[i];
+        mn = v < mn ? v : mn;
+        mx = v > mx ? v : mx;
+        z += v * static_cast<T>(0);  // NaN iff some v is NaN or infinite
+    }
+    lo = mn, hi = mx, bad = z;
+}
+
+// RQ of a contiguous (S, A, C, B) input in one call: per sample (or per (sample, channel) when
+// B > 1) the range, the quantizers and the lookup while the sample is still in cache. Sample s
+// uses draw row row[s] (row == null: row s), and is copied when row[s] < 0. cuts: (R, C, n - 1)
+// draws, or one shared sorted (n - 1) row when cuts_shared; frac: (R, C, n) or null (midpoints).
+// Returns how many (sample, channel) hold NaN or inf (every sample is checked; the output is
+// meaningless then and the caller raises).
+template <typename T>
+int64_t quantize_impl(const T* x, T* out, int64_t S, int64_t A, int64_t C, int64_t B, int n, const T* cuts,
+                      int cuts_shared, const T* frac, const int64_t* row, int threads) {
+    const int nt = threads_for(S * A * C * B, threads);
+    const int m = n - 1;
+    const T inf = std::numeric_limits<T>::infinity();
+    auto draw_row = [&](int64_t s) { return row != nullptr ? row[s] : s; };
+    int64_t bad = 0;
+    if (B > 1) {
+        // Contiguous runs of B per (s, a, c): one item per (s, c), one scalar quantizer each.
+#pragma omp parallel for num_threads(nt) schedule(static) reduction(+ : bad)
+        for (int64_t item = 0; item < S * C; ++item) {
+            const int64_t s = item / C, c = item % C;
+            const int64_t r = draw_row(s);
+            T lo = inf, hi = -inf, z = 0;
+            for (int64_t a = 0; a < A; ++a) fold_range<T>(x + ((s * A + a) * C + c) * B, B, lo, hi, z);
+            if (!(z == 0)) bad += 1;
+            T edges[kMaxBins], values[kMaxBins], width;
+            if (r >= 0) {
+                const T* u = cuts_shared ? cuts : cuts + (r * C + c) * m;
+                const T* f = frac != nullptr ? frac + (r * C + c) * n : nullptr;
+                make_tables<T>(&lo, &hi, u, cuts_shared, f, 1, n, edges, values, &width);
+            }
+            for (int64_t a = 0; a < A; ++a) {
+                const int64_t off = ((s * A + a) * C + c) * B;
+                if (r < 0) {
+                    std::memcpy(out + off, x + off, sizeof(T) * B);
+                } else {
+                    lookup_run<T>(x + off, out + off, B, edges, values, n);
+                }
+            }
+        }
+    } else {
+        // Channel-last (B == 1): blocks of L lanes, lane l is channel l % C; tables tiled to L lanes.
+        const int64_t L = lane_block(C);
+#pragma omp parallel num_threads(nt) reduction(+ : bad)
+        {
+            std::vector<T> mn(L), mx(L), z(L), lo(C), hi(C), width(C);
+            std::vector<T> Ec(static_cast<size_t>(C) * std::max(1, m)), Vc(static_cast<size_t>(C) * n);
+            std::vector<T> E(static_cast<size_t>(L) * std::max(1, m)), V(static_cast<size_t>(L) * n);
+#pragma omp for schedule(static)
+            for (int64_t s = 0; s < S; ++s) {
+                const int64_t total = A * C;
+                const T* xs = x + s * total;
+                T* os = out + s * total;
+                std::fill(mn.begin(), mn.end(), inf);
+                std::fill(mx.begin(), mx.end(), -inf);
+                std::fill(z.begin(), z.end(), static_cast<T>(0));
+                for (int64_t start = 0; start < total; start += L) {
+                    const int64_t len = std::min(L, total - start);
+                    const T* __restrict xb = xs + start;
+                    T* __restrict pmn = mn.data();
+                    T* __restrict pmx = mx.data();
+                    T* __restrict pz = z.data();
+                    for (int64_t l = 0; l < len; ++l) {
+                        const T v = xb[l];
+                        pmn[l] = v < pmn[l] ? v : pmn[l];
+                        pmx[l] = v > pmx[l] ? v : pmx[l];
+                        pz[l] += v * static_cast<T>(0);
+                    }
+                }
+                for (int64_t c = 0; c < C; ++c) {
+                    T smn = inf, smx = -inf, sz = 0;
+                    for (int64_t l = c; l < L; l += C) {
+                        smn = mn[l] < smn ? mn[l] : smn;
+                        smx = mx[l] > smx ? mx[l] : smx;
+                        sz += z[l];
+                    }
+                    lo[c] = smn, hi[c] = smx;
+                    if (!(sz == 0)) bad += 1;
+                }
+                const int64_t r = draw_row(s);
+                if (r < 0) {
+                    std::memcpy(os, xs, sizeof(T) * total);
+                    continue;
+                }
+                const T* u = cuts_shared ? cuts : cuts + r * C * m;
+                const T* f = frac != nullptr ? frac + r * C * n : nullptr;
+                make_tables<T>(lo.data(), hi.data(), u, cuts_shared, f, C, n, Ec.data(), Vc.data(), width.data());
+                for (int64_t start = 0; start < L; start += C) {
+                    for (int k = 0; k < m; ++k)
+                        std::memcpy(E.data() + k * L + start, Ec.data() + k * C, sizeof(T) * C);
+                    for (int k = 0; k < n; ++k)
+                        std::memcpy(V.data() + k * L + start, Vc.data() + k * C, sizeof(T) * C);
+                }
+                for (int64_t start = 0; start < total; start += L) {
+                    lookup_lanes<T>(xs + start, os + start, std::min(L, total - start), E.data(), V.data(), n, L);
+                }
+            }
+        }
+    }
+    return bad;
+}
+
+}  // namespace
+
+extern "C" {
+
+int rq_kernel_version() { return 2; }
+
+int rq_max_bins() { return kMaxBins; }
+
+int64_t rq_quantize_f32(const float* x, float* out, int64_t S, int64_t A, int64_t C, int64_t B, int n,
+                        const float* cuts, int cuts_shared, const float* frac, const int64_t* row, int threads) {
+    return quantize_impl<float>(x, out, S, A, C, B, n, cuts, cuts_shared, frac, row, threads);
+}
+
+int64_t rq_quantize_f64(const double* x, double* out, int64_t S, int64_t A, int64_t C, int64_t B, int n,
+                        const double* cuts, int cuts_shared, const double* frac, const int64_t* row, int threads) {
+    return quantize_impl<double>(x, out, S, A, C, B, n, cuts, cuts_shared, frac, row, threads);
+}
+
+}  // extern "C"

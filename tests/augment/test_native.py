@@ -1,0 +1,221 @@
+"""The C++ kernel of randomized quantization (:mod:`rqbench.augment.native`): same draws, same output as
+eager, bit for bit, on every layout, dtype, bin count, spacing, value rule and ``p``.
+
+No test here is timed: speed is measured by ``benchmarks/rq_speed.py``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from rqbench.augment import RandomizedQuantization, native, randomized_quantization
+
+needs_kernel = pytest.mark.skipif(
+    native.kernel() is None, reason=f"C++ kernel unavailable: {native.unavailable_reason()}"
+)
+
+# (shape, channel_dim, batch_dims): images, log-mel, one image, two batch axes, channels between axes,
+# point clouds (C = 3), tokens (C = 64, 33: lane blocks that are and are not multiples of the vector),
+# a 2-d (samples, channels) input, rows shorter and longer than two vectors.
+LAYOUTS = [
+    ((6, 3, 20, 24), 1, 1),
+    ((5, 1, 16, 12), 1, 1),
+    ((3, 9, 11), 0, 0),
+    ((2, 3, 3, 10, 10), 2, 2),
+    ((3, 4, 5, 6), 2, 1),
+    ((4, 100, 3), -1, 1),
+    ((3, 16, 64), -1, 1),
+    ((2, 70, 33), -1, 1),
+    ((7, 5), -1, 1),
+    ((4, 2, 37), 1, 1),
+]
+
+
+def bits(t: torch.Tensor) -> torch.Tensor:
+    """The bit patterns of ``t`` (signed zeros included)."""
+    return t.contiguous().view({4: torch.int32, 8: torch.int64}[t.element_size()])
+
+
+def both(x: torch.Tensor, bins: int, seed: int = 0, **kwargs) -> tuple[torch.Tensor, torch.Tensor]:
+    """The kernel's and eager's outputs for the same draws."""
+    fast = randomized_quantization(x, bins, generator=torch.Generator().manual_seed(seed), backend="compiled", **kwargs)
+    slow = randomized_quantization(x, bins, generator=torch.Generator().manual_seed(seed), backend="eager", **kwargs)
+    return fast, slow
+
+
+def data(shape: tuple[int, ...], kind: str, dtype: torch.dtype, seed: int = 0) -> torch.Tensor:
+    """Test inputs: normal values, rounded values (many ties with each other, zeros of both signs), a constant."""
+    x = torch.randn(shape, generator=torch.Generator().manual_seed(seed), dtype=dtype) * 3
+    if kind == "ties":
+        x = x.round()
+        x[x == 0] = -0.0 if seed % 2 else 0.0
+    elif kind == "constant":
+        x = torch.full(shape, 1.25, dtype=dtype)
+    return x
+
+
+@needs_kernel
+@pytest.mark.parametrize(("shape", "channel_dim", "batch_dims"), LAYOUTS)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_kernel_equals_eager_bit_for_bit(shape, channel_dim, batch_dims, dtype) -> None:
+    for bins, spacing, values, p, kind in itertools.product(
+        [1, 2, 5, 8, 30, 64], ["random", "uniform"], ["random", "midpoint"], [1.0, 0.5], ["normal", "ties", "constant"]
+    ):
+        x = data(shape, kind, dtype, seed=bins)
+        kwargs = {"channel_dim": channel_dim, "batch_dims": batch_dims, "spacing": spacing, "values": values, "p": p}
+        fast, slow = both(x, bins, seed=bins, **kwargs)
+        assert fast.dtype == slow.dtype and fast.shape == slow.shape
+        assert torch.equal(bits(fast), bits(slow)), (shape, dtype, bins, spacing, values, p, kind)
+
+
+@needs_kernel
+def test_kernel_is_used_and_quantizes() -> None:
+    """The output really is quantized (at most ``bins`` values per channel, inside the channel's range), and
+    the eager path is not what produced it (the kernel is called)."""
+    x = torch.randn(4, 3, 32, 32, generator=torch.Generator().manual_seed(1))
+    calls = []
+    kern = native.kernel()
+    assert kern is not None
+    original = kern.quantize
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    kern.quantize = spy  # type: ignore[method-assign]
+    try:
+        out = randomized_quantization(x, 5, generator=torch.Generator().manual_seed(0))
+    finally:
+        del kern.quantize
+    assert calls == [1]
+    for s, c in itertools.product(range(4), range(3)):
+        vals = out[s, c].unique()
+        assert 1 <= vals.numel() <= 5
+        assert vals.min() >= x[s, c].min() and vals.max() <= x[s, c].max()
+
+
+@needs_kernel
+def test_thread_counts_give_the_same_output() -> None:
+    x = torch.randn(64, 2048, 3, generator=torch.Generator().manual_seed(2))
+    before = torch.get_num_threads()
+    outs = []
+    try:
+        for threads in (1, 2, 3):
+            torch.set_num_threads(threads)
+            outs.append(randomized_quantization(x, 8, channel_dim=-1, generator=torch.Generator().manual_seed(0)))
+    finally:
+        torch.set_num_threads(before)
+    assert all(torch.equal(bits(o), bits(outs[0])) for o in outs)
+
+
+@needs_kernel
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+@pytest.mark.parametrize("p", [1.0, 0.3])
+def test_non_finite_input_is_refused_like_eager(bad, p) -> None:
+    """Every sample is checked, quantized or not (eager checks them all too)."""
+    for shape, channel_dim in [((4, 3, 8, 8), 1), ((4, 50, 3), -1)]:
+        x = torch.randn(shape)
+        x.view(-1)[x.numel() - 2] = bad  # the last sample
+        kind = "NaN" if bad != bad else "inf"
+        for backend in ("compiled", "eager"):
+            with pytest.raises(ValueError, match=f"contains {kind} values"):
+                randomized_quantization(x, 8, channel_dim=channel_dim, p=p, backend=backend)
+
+
+@needs_kernel
+def test_gradients_match_eager() -> None:
+    x = torch.randn(6, 3, 10, 10, requires_grad=True)
+    for kwargs in ({"p": 0.5}, {"straight_through": True}, {"p": 0.5, "straight_through": True}):
+        grads = []
+        for backend in ("compiled", "eager"):
+            x.grad = None
+            out = randomized_quantization(x, 8, generator=torch.Generator().manual_seed(3), backend=backend, **kwargs)
+            if out.requires_grad:
+                (out * torch.arange(out.numel()).view_as(out)).sum().backward()
+            grads.append(None if x.grad is None else x.grad.clone())
+        assert (grads[0] is None) == (grads[1] is None), kwargs
+        if grads[0] is not None:
+            assert torch.equal(grads[0], grads[1]), kwargs
+
+
+@needs_kernel
+def test_module_and_global_generator_draws_match_eager() -> None:
+    x = torch.randn(8, 3, 16, 16)
+    torch.manual_seed(5)
+    fast = RandomizedQuantization(8, backend="compiled")(x)
+    after_fast = torch.rand(3)
+    torch.manual_seed(5)
+    slow = RandomizedQuantization(8, backend="eager")(x)
+    after_slow = torch.rand(3)
+    assert torch.equal(bits(fast), bits(slow))
+    assert torch.equal(after_fast, after_slow)  # the generator advanced by exactly the same draws
+
+
+@needs_kernel
+def test_non_contiguous_and_half_inputs() -> None:
+    x = torch.randn(3, 20, 24, 6).permute(0, 3, 1, 2)  # (3, 6, 20, 24), channels not contiguous
+    fast, slow = both(x, 8)
+    assert torch.equal(bits(fast), bits(slow))
+    h = torch.randn(4, 3, 8, 8).half()  # not the kernel's dtype: another path, same output
+    assert native.applies(h, 8) is False
+    fast, slow = both(h, 8)
+    assert torch.equal(fast.view(torch.int16), slow.view(torch.int16))
+
+
+def test_more_bins_than_the_kernel_holds_use_eager() -> None:
+    x = torch.randn(2, 3, 8, 8)
+    assert native.applies(x, native.MAX_BINS + 1) is False
+    fast, slow = both(x, native.MAX_BINS + 1)
+    assert torch.equal(bits(fast), bits(slow))
+
+
+def test_no_compiler_means_no_kernel_and_the_same_output(monkeypatch) -> None:
+    monkeypatch.setattr(native, "compiler", lambda: None)
+    native.reset()
+    try:
+        assert native.kernel() is None
+        assert "no C++ compiler" in (native.unavailable_reason() or "")
+        x = torch.randn(2, 3, 8, 8)
+        assert native.applies(x, 8) is False
+        fast, slow = both(x, 8)
+        assert torch.equal(bits(fast), bits(slow))
+    finally:
+        monkeypatch.undo()
+        native.reset()
+
+
+def test_a_failing_build_is_reported_and_leaves_no_partial_file(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("RQBENCH_CACHE", str(tmp_path))
+    monkeypatch.setattr(native, "SOURCE", tmp_path / "broken.cpp")
+    (tmp_path / "broken.cpp").write_text("this is not C++\n")
+    native.reset()
+    try:
+        assert native.kernel() is None
+        assert "failed" in (native.unavailable_reason() or "")
+        assert not list((tmp_path / "kernels").glob("*"))  # no half-written library
+    finally:
+        monkeypatch.undo()
+        native.reset()
+
+
+@pytest.mark.skipif(native.compiler() is None, reason="no C++ compiler")
+def test_library_is_cached_by_source_and_rebuilt_when_it_changes(tmp_path, monkeypatch) -> None:
+    cxx = native.compiler()
+    assert cxx is not None
+    monkeypatch.setenv("RQBENCH_CACHE", str(tmp_path))
+    first = native.library_path(cxx)
+    assert first.parent == tmp_path / "kernels"
+    changed = tmp_path / "rq_kernel.cpp"
+    changed.write_text(native.SOURCE.read_text() + "\n// changed\n")
+    monkeypatch.setattr(native, "SOURCE", changed)
+    assert native.library_path(cxx) != first
+    native.build(cxx, native.library_path(cxx))
+    built = native.library_path(cxx)
+    assert built.exists() and os.access(built, os.R_OK)
+    assert [p.name for p in Path(built.parent).iterdir()] == [built.name]  # nothing temporary left
+    assert native.Kernel(built).lib.rq_kernel_version() >= 1
