@@ -134,18 +134,27 @@ __attribute__((always_inline)) inline void store(T* p, vec_t<T> v) {
     std::memcpy(p, &v, sizeof v);
 }
 
+// A vector with every lane s (not `zero + s`, which would turn a -0.0 value into +0.0).
+template <typename T>
+__attribute__((always_inline)) inline vec_t<T> splat(T s) {
+    vec_t<T> v;
+    for (int64_t l = 0; l < kLanes<T>; ++l) v[l] = s;
+    return v;
+}
+
 template <typename T>
 void lookup_run(const T* __restrict x, T* __restrict out, int64_t len, const T* edges, const T* values, int n) {
     constexpr int64_t W = kLanes<T>;
-    const vec_t<T> zero{};
+    vec_t<T> e[kMaxBins], v[kMaxBins];
+    for (int k = 0; k < n - 1; ++k) e[k] = splat(edges[k]);
+    for (int k = 0; k < n; ++k) v[k] = splat(values[k]);
     int64_t i = 0;
     for (; i + 2 * W <= len; i += 2 * W) {
         const vec_t<T> x0 = load(x + i), x1 = load(x + i + W);
-        vec_t<T> o0 = zero + values[0], o1 = o0;
+        vec_t<T> o0 = v[0], o1 = v[0];
         for (int k = 0; k < n - 1; ++k) {
-            const vec_t<T> e = zero + edges[k], v = zero + values[k + 1];
-            o0 = x0 >= e ? v : o0;
-            o1 = x1 >= e ? v : o1;
+            o0 = x0 >= e[k] ? v[k + 1] : o0;
+            o1 = x1 >= e[k] ? v[k + 1] : o1;
         }
         store(out + i, o0);
         store(out + i + W, o1);

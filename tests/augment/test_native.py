@@ -161,10 +161,11 @@ def test_non_contiguous_and_half_inputs() -> None:
     x = torch.randn(3, 20, 24, 6).permute(0, 3, 1, 2)  # (3, 6, 20, 24), channels not contiguous
     fast, slow = both(x, 8)
     assert torch.equal(bits(fast), bits(slow))
-    h = torch.randn(4, 3, 8, 8).half()  # not the kernel's dtype: another path, same output
+    h = torch.randn(4, 3, 8, 8).half()  # not the kernel's dtype: auto leaves it to the other paths
     assert native.applies(h, 8) is False
-    fast, slow = both(h, 8)
-    assert torch.equal(fast.view(torch.int16), slow.view(torch.int16))
+    auto = randomized_quantization(h, 8, generator=torch.Generator().manual_seed(0))
+    slow = randomized_quantization(h, 8, generator=torch.Generator().manual_seed(0), backend="eager")
+    assert torch.equal(auto.view(torch.int16), slow.view(torch.int16))
 
 
 def test_more_bins_than_the_kernel_holds_use_eager() -> None:
