@@ -47,6 +47,26 @@ so this preset is unchanged; before (v1 corpora, committed runs, RRC-only BYOL -
 seeds 0-2, linear): notes +4.3 [-8.1, 16.7], speakers +5.3 [-1.9, 12.6], langid -0.5
 [-1.5, 0.6], words12 -0.4 [-4.8, 4.1], words35 +0.8 [-8.7, 10.2] (none above 0).
 
+Issue 18, continued (next session): the RRC-only baseline on the v2 corpora, paired with the
+random encoder over the same seeds (``python -m benchmarks.preset_trials table9 --results
+/work/trials18 --set eval.cv_folds=5 --set eval.cv_repeats=2``; 5-fold x 2 probes on frozen
+features; one thread, two jobs on two cores), baseline - scratch, linear top-1, 95 % t interval:
+
+* this preset (4 epochs), seeds 0-2, 499 s per pretrained run, 114 s per scratch run: notes +5.0
+  [+2.6, +7.3], speakers +1.5 [-5.1, +8.0], langid -0.15 [-0.37, +0.07] (99.7-100 %, ceiling),
+  words12 -6.4 [-11.4, -1.4], words35 -5.8 [-19.2, +7.6]: 1 of 5 above 0, and pretraining makes
+  the word tasks *worse* than the random encoder (kNN likewise: words35 26.6-34.0 vs 37.7-42.2);
+* 12 epochs (``--set epochs=12``), seeds 0 and 1 only, about 860 s per pretrained run: notes +15.0,
+  +5.2; speakers -0.2, +1.7; langid -0.2, -0.0; words12 -9.2, -8.5; words35 -3.7, -9.9: longer
+  pretraining does not cure the words (table estimate 2.9 CPU-h at 3 seeds), so not taken;
+* langid with 1 s evaluation windows (``--set data.eval_seconds.langid=1.0``, scratch only,
+  seeds 0 and 1): 96.2 / 97.1 % linear, still near the ceiling.
+
+So no quick audio preset with dynamic range was found yet: this one is unchanged. Levers not yet
+tried: RRC without its frequency stretch for speech-like clips (a word's identity lives in its
+formant positions), kNN or a smaller probe as the primary metric, a harder langid (fewer voices
+per language), and dropping langid from the quick tasks if nothing hardens it.
+
 Both presets keep ``num_workers = 0`` for pretraining data on CPU, so that the random 0.95 s
 crop of every clip comes from torch's global RNG, which the trainer seeds and checkpoints
 (DataLoader workers would each have their own seed). ``paper`` uses 8 workers: reproducible for
