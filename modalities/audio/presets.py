@@ -47,7 +47,7 @@ so this preset is unchanged; before (v1 corpora, committed runs, RRC-only BYOL -
 seeds 0-2, linear): notes +4.3 [-8.1, 16.7], speakers +5.3 [-1.9, 12.6], langid -0.5
 [-1.5, 0.6], words12 -0.4 [-4.8, 4.1], words35 +0.8 [-8.7, 10.2] (none above 0).
 
-Issue 18, continued (next session): the RRC-only baseline on the v2 corpora, paired with the
+Issue 18, continued: the RRC-only baseline on the v2 corpora, paired with the
 random encoder over the same seeds (``python -m benchmarks.preset_trials table9 --results
 /work/trials18 --set eval.cv_folds=5 --set eval.cv_repeats=2``; 5-fold x 2 probes on frozen
 features; one thread, two jobs on two cores), baseline - scratch, linear top-1, 95 % t interval:
