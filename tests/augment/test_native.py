@@ -21,7 +21,7 @@ needs_kernel = pytest.mark.skipif(
 
 # (shape, channel_dim, batch_dims): images, log-mel, one image, two batch axes, channels between axes,
 # point clouds (C = 3), tokens (C = 64, 33: lane blocks that are and are not multiples of the vector),
-# a 2-d (samples, channels) input, rows shorter and longer than two vectors.
+# a 2-d (samples, channels) input, rows shorter and longer than two vectors, channels too many to tile.
 LAYOUTS = [
     ((6, 3, 20, 24), 1, 1),
     ((5, 1, 16, 12), 1, 1),
@@ -33,6 +33,7 @@ LAYOUTS = [
     ((2, 70, 33), -1, 1),
     ((7, 5), -1, 1),
     ((4, 2, 37), 1, 1),
+    ((2, 3, 5000), -1, 1),
 ]
 
 
