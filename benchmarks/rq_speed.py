@@ -229,10 +229,11 @@ print(json.dumps(out))
 
 
 def measure_compile_cost(device: torch.device) -> dict[str, dict[str, float]]:
-    """First-call costs of the fused path in fresh processes: an empty inductor cache, then a warm one.
+    """First-call costs of the fused path in fresh processes: an empty kernel cache, then a warm one (the C++
+    kernel's build on CPU, inductor's compile on CUDA).
 
-    Each process quantizes (256, 3, 32, 32) at 8 bins (its first compile), then at 5 bins (a second
-    family), then three other batch/image sizes at 8 bins (which must reuse the first kernel).
+    Each process quantizes (256, 3, 32, 32) at 8 bins (its first build or compile), then at 5 bins (a
+    second family), then three other batch/image sizes at 8 bins (which must reuse the first kernel).
     """
     result = {}
     with tempfile.TemporaryDirectory() as cache:

@@ -338,7 +338,7 @@ def _quantize_native(
             values=values,
             generator=generator,
             device=x.device,
-            dtype=x.dtype,
+            dtype=draw_dtype(x.dtype),  # x.dtype itself for the kernel's float32/float64
         )
     else:  # nothing chosen: eager draws nothing either; the kernel only checks and copies
         cuts, frac = torch.empty(0, dtype=x.dtype), None

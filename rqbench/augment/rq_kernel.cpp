@@ -10,7 +10,6 @@
 // (same soname), so torch and this kernel share one thread pool.
 
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
