@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 namespace {
@@ -95,6 +96,21 @@ void make_tables(const T* __restrict lo, const T* __restrict hi, const T* cuts, 
     }
 }
 
+// The rows of a C-channel table (rows of C) repeated across the first `lanes` lanes of per-lane
+// rows of stride L (lane l holds channel l % C). An element loop: C may be 3, and a memcpy per
+// repeat cost more than the lookup itself for point clouds.
+template <typename T>
+void tile_rows(const T* __restrict src, int rows, int64_t C, T* __restrict dst, int64_t L, int64_t lanes) {
+    for (int k = 0; k < rows; ++k) {
+        const T* row = src + k * C;
+        T* out = dst + k * L;
+        for (int64_t l = 0, c = 0; l < lanes; ++l) {
+            out[l] = row[c];
+            c = c + 1 == C ? 0 : c + 1;
+        }
+    }
+}
+
 // Lookups go two vectors at a time (GCC/Clang vector extensions, as wide as the target's
 // registers: AVX-512, AVX or SSE), the values held in registers through the whole where chain;
 // a tail goes element by element.
@@ -141,9 +157,11 @@ __attribute__((always_inline)) inline vec_t<T> splat(T s) {
     return v;
 }
 
-template <typename T>
-void lookup_run(const T* __restrict x, T* __restrict out, int64_t len, const T* edges, const T* values, int n) {
+template <typename T, int Fixed>
+void lookup_run(const T* __restrict x, T* __restrict out, int64_t len, const T* edges, const T* values,
+                int n_runtime) {
     constexpr int64_t W = kLanes<T>;
+    const int n = Fixed ? Fixed : n_runtime;
     vec_t<T> e[kMaxBins], v[kMaxBins];
     for (int k = 0; k < n - 1; ++k) e[k] = splat(edges[k]);
     for (int k = 0; k < n; ++k) v[k] = splat(values[k]);
@@ -181,6 +199,91 @@ void lookup_lanes(const T* __restrict x, T* __restrict out, int64_t m, const T* 
         T o = V[j];
         for (int k = 0; k < n - 1; ++k) o = x[j] >= E[k * L + j] ? V[(k + 1) * L + j] : o;
         out[j] = o;
+    }
+}
+
+// The register paths walk a sample in chunks of about kChunkElems elements (whole periods), each
+// chunk once per vector group, so reads and writes stay within a few KiB at a time.
+constexpr int64_t kChunkElems = 1024;
+
+inline int64_t chunk_periods(int64_t P) { return std::max<int64_t>(1, kChunkElems / P); }
+
+// Channel-last lookup with the tables in registers. Lane j of a sample is channel j % C, so the
+// vector at offset g * W of every period of P = lcm(C, W) elements meets the same W channels: per
+// chunk (chunk_periods) and vector group the n - 1 edges and n values are loaded once and the
+// chunk is walked at stride P (two vectors per step). Covers [0, periods * P); E/V are per-lane
+// tables of stride L (a multiple of P). Fixed > 0: compiled for n == Fixed (see with_fixed_bins).
+template <typename T, int Fixed>
+void lookup_periodic_n(const T* __restrict x, T* __restrict out, int64_t periods, int64_t P, const T* E,
+                       const T* V, int n_runtime, int64_t L) {
+    constexpr int64_t W = kLanes<T>;
+    const int n = Fixed ? Fixed : n_runtime;
+    const int64_t chunk = chunk_periods(P);
+    vec_t<T> e[kMaxBins], v[kMaxBins];
+    for (int64_t first = 0; first < periods; first += chunk) {
+        const int64_t end = std::min(periods, first + chunk) * P;
+        for (int64_t j0 = 0; j0 < P; j0 += W) {
+            for (int k = 0; k < n - 1; ++k) e[k] = load(E + k * L + j0);
+            for (int k = 0; k < n; ++k) v[k] = load(V + k * L + j0);
+            int64_t j = first * P + j0;
+            for (; j + P < end; j += 2 * P) {
+                const vec_t<T> x0 = load(x + j), x1 = load(x + j + P);
+                vec_t<T> o0 = v[0], o1 = v[0];
+                for (int k = 0; k < n - 1; ++k) {
+                    o0 = x0 >= e[k] ? v[k + 1] : o0;
+                    o1 = x1 >= e[k] ? v[k + 1] : o1;
+                }
+                store(out + j, o0);
+                store(out + j + P, o1);
+            }
+            if (j < end) {
+                const vec_t<T> x0 = load(x + j);
+                vec_t<T> o0 = v[0];
+                for (int k = 0; k < n - 1; ++k) o0 = x0 >= e[k] ? v[k + 1] : o0;
+                store(out + j, o0);
+            }
+        }
+    }
+}
+
+// Bin counts up to kFixedBins get lookups compiled for that count (loops unrolled, tables in
+// registers); more bins take the runtime-count versions (Fixed = 0). f(std::integral_constant<int, N>).
+constexpr int kFixedBins = 16;
+
+template <int Fixed = 1, typename F>
+void with_fixed_bins(int n, F&& f) {
+    if constexpr (Fixed > kFixedBins) {
+        f(std::integral_constant<int, 0>{});
+    } else if (n == Fixed) {
+        f(std::integral_constant<int, Fixed>{});
+    } else {
+        with_fixed_bins<Fixed + 1>(n, f);
+    }
+}
+
+// Per-lane running min, max and NaN/inf flag of [0, periods * P) of a channel-last sample, held in
+// registers per chunk and vector group as in lookup_periodic_n; mn/mx/z (P lanes) are read and
+// written back.
+template <typename T>
+void range_periodic(const T* __restrict x, int64_t periods, int64_t P, T* __restrict mn, T* __restrict mx,
+                    T* __restrict z) {
+    constexpr int64_t W = kLanes<T>;
+    const int64_t chunk = chunk_periods(P);
+    const vec_t<T> zero = splat(static_cast<T>(0));
+    for (int64_t first = 0; first < periods; first += chunk) {
+        const int64_t end = std::min(periods, first + chunk) * P;
+        for (int64_t j0 = 0; j0 < P; j0 += W) {
+            vec_t<T> lo = load(mn + j0), hi = load(mx + j0), bad = load(z + j0);
+            for (int64_t j = first * P + j0; j < end; j += P) {
+                const vec_t<T> v = load(x + j);
+                lo = v < lo ? v : lo;
+                hi = v > hi ? v : hi;
+                bad += v * zero;
+            }
+            store(mn + j0, lo);
+            store(mx + j0, hi);
+            store(z + j0, bad);
+        }
     }
 }
 
@@ -232,13 +335,19 @@ int64_t quantize_impl(const T* x, T* out, int64_t S, int64_t A, int64_t C, int64
                 if (r < 0) {
                     std::memcpy(out + off, x + off, sizeof(T) * B);
                 } else {
-                    lookup_run<T>(x + off, out + off, B, edges, values, n);
+                    with_fixed_bins(n, [&](auto fixed) {
+                        lookup_run<T, decltype(fixed)::value>(x + off, out + off, B, edges, values, n);
+                    });
                 }
             }
         }
     } else {
         // Channel-last (B == 1): blocks of L lanes, lane l is channel l % C; tables tiled to L lanes.
         const int64_t L = lane_block(C);
+        // The register path (lookup_periodic) needs a period that tiles L and at least two periods a
+        // sample; otherwise periods == 0 and the per-lane loops over blocks of L do the whole sample.
+        const int64_t P = C / gcd(C, kLanes<T>) * kLanes<T>;
+        const int64_t periods = (L % P == 0 && A * C >= 2 * P) ? A * C / P : 0;
 #pragma omp parallel num_threads(nt) reduction(+ : bad)
         {
             std::vector<T> mn(L), mx(L), z(L), lo(C), hi(C), width(C);
@@ -252,7 +361,9 @@ int64_t quantize_impl(const T* x, T* out, int64_t S, int64_t A, int64_t C, int64
                 std::fill(mn.begin(), mn.end(), inf);
                 std::fill(mx.begin(), mx.end(), -inf);
                 std::fill(z.begin(), z.end(), static_cast<T>(0));
-                for (int64_t start = 0; start < total; start += L) {
+                const int64_t tail_start = periods * P;  // periods == 0: the lane loops do it all
+                if (periods) range_periodic<T>(xs, periods, P, mn.data(), mx.data(), z.data());
+                for (int64_t start = tail_start; start < total; start += L) {
                     const int64_t len = std::min(L, total - start);
                     const T* __restrict xb = xs + start;
                     T* __restrict pmn = mn.data();
@@ -283,13 +394,15 @@ int64_t quantize_impl(const T* x, T* out, int64_t S, int64_t A, int64_t C, int64
                 const T* u = cuts_shared ? cuts : cuts + r * C * m;
                 const T* f = frac != nullptr ? frac + r * C * n : nullptr;
                 make_tables<T>(lo.data(), hi.data(), u, cuts_shared, f, C, n, Ec.data(), Vc.data(), width.data());
-                for (int64_t start = 0; start < L; start += C) {
-                    for (int k = 0; k < m; ++k)
-                        std::memcpy(E.data() + k * L + start, Ec.data() + k * C, sizeof(T) * C);
-                    for (int k = 0; k < n; ++k)
-                        std::memcpy(V.data() + k * L + start, Vc.data() + k * C, sizeof(T) * C);
+                const int64_t lanes = periods ? P : L;  // the register path's tail is shorter than P
+                tile_rows<T>(Ec.data(), m, C, E.data(), L, lanes);
+                tile_rows<T>(Vc.data(), n, C, V.data(), L, lanes);
+                if (periods) {
+                    with_fixed_bins(n, [&](auto fixed) {
+                        lookup_periodic_n<T, decltype(fixed)::value>(xs, os, periods, P, E.data(), V.data(), n, L);
+                    });
                 }
-                for (int64_t start = 0; start < total; start += L) {
+                for (int64_t start = tail_start; start < total; start += L) {
                     lookup_lanes<T>(xs + start, os + start, std::min(L, total - start), E.data(), V.data(), n, L);
                 }
             }
@@ -302,7 +415,7 @@ int64_t quantize_impl(const T* x, T* out, int64_t S, int64_t A, int64_t C, int64
 
 extern "C" {
 
-int rq_kernel_version() { return 2; }
+int rq_kernel_version() { return 3; }
 
 int rq_max_bins() { return kMaxBins; }
 

@@ -21,7 +21,9 @@ needs_kernel = pytest.mark.skipif(
 
 # (shape, channel_dim, batch_dims): images, log-mel, one image, two batch axes, channels between axes,
 # point clouds (C = 3), tokens (C = 64, 33: lane blocks that are and are not multiples of the vector),
-# a 2-d (samples, channels) input, rows shorter and longer than two vectors, channels too many to tile.
+# a 2-d (samples, channels) input, rows shorter and longer than two vectors, channels too many to tile,
+# and for the channel-last register path (periods of lcm(C, vector lanes)): one channel (3 periods and a
+# tail) and 16 channels (33 periods, odd, no tail); (4, 100, 3) and (2, 70, 33) end in a partial period.
 LAYOUTS = [
     ((6, 3, 20, 24), 1, 1),
     ((5, 1, 16, 12), 1, 1),
@@ -34,6 +36,8 @@ LAYOUTS = [
     ((7, 5), -1, 1),
     ((4, 2, 37), 1, 1),
     ((2, 3, 5000), -1, 1),
+    ((3, 50, 1), -1, 1),
+    ((2, 33, 16), -1, 1),
 ]
 
 
