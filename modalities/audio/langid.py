@@ -60,7 +60,7 @@ from .cache import (
     register_corpus,
 )
 from .features import SAMPLE_RATE, peak_normalize, read_audio, seconds_to_samples, trim_silence
-from .noise import SNR_DB, check_snr_range, clip_rng, with_noise_floor
+from .noise import SNR_DB, check_snr_range, clip_rng, corpus_recipe, noise_floor_key, with_noise_floor
 
 __all__ = ["DEFAULT_LANGUAGES", "TUXPAINT_PACKAGE", "TUXPAINT_STAMPS", "find_descriptions", "langid", "stamp_groups"]
 
@@ -160,9 +160,14 @@ def langid(
     max_seconds: float = 5.0,
     root: str | os.PathLike[str] | None = None,
     snr_db: Sequence[float] = SNR_DB,
+    noise_floor: str = "clip",
     fill: bool = True,
 ) -> CorpusPlan:
-    """VoxForge-like spoken-language identification from Tux Paint's recorded stamp descriptions."""
+    """VoxForge-like spoken-language identification from Tux Paint's recorded stamp descriptions.
+
+    ``noise_floor``: ``"clip"`` (each clip draws its own background recipe) or ``"corpus"`` (one
+    recipe for every clip, :func:`modalities.audio.noise.corpus_recipe`).
+    """
     stamps_dir = Path(root).expanduser() if root is not None else TUXPAINT_STAMPS
     if not stamps_dir.is_dir():
         if root is not None:
@@ -176,6 +181,7 @@ def langid(
     if clips_per_language is not None and (not isinstance(clips_per_language, int) or clips_per_language < 2):
         raise ValueError(f"clips_per_language must be an int >= 2 (one per split) or None, got {clips_per_language!r}")
     snr = check_snr_range(snr_db)
+    recipe = corpus_recipe(noise_floor, seed, "langid")
     languages = tuple(sorted(set(languages)))
     if len(languages) < 2:
         raise ValueError(f"need at least two languages, got {list(languages)}")
@@ -198,6 +204,7 @@ def langid(
         "test_fraction": test_fraction,
         "max_seconds": max_seconds,
         "snr_db": list(snr),
+        **noise_floor_key(noise_floor),
         "fill": fill,
     }
     limit = seconds_to_samples(max_seconds)
@@ -253,7 +260,7 @@ def langid(
                             stamps.append(others[k][0])
                     audio = np.concatenate(parts)[:limit]
                     clip_id = f"tuxpaint:{'+'.join(stamps)}:{lang}"
-                    audio = with_noise_floor(audio, rng, length=limit, snr_db=snr)[0]
+                    audio = with_noise_floor(audio, rng, length=limit, snr_db=snr, recipe=recipe)[0]
                     clips.append(Clip(peak_normalize(audio), label, f"tuxpaint-{lang}", groups[stamp], clip_id))
                     advance(1)
                 splits[side] = clips_to_dataset(clips, languages, side)
@@ -266,6 +273,7 @@ def langid(
             "groups": len(names),
             "test_groups": int(sum(in_test.values())),
             "snr_db": list(snr),
+            "noise_floor": noise_floor,
         }
         return AudioCorpus("langid", splits["train"], splits["test"], languages, info=info)
 

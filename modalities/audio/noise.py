@@ -21,19 +21,36 @@ peak-normalisation (which scales both alike). The padding is the same continuous
 padded frame lies below the floor under the sound.
 
 :func:`clip_rng` seeds a clip's noise from the corpus seed and the clip's id, so a clip's floor
-does not depend on the order the corpus is built in.
+does not depend on the order the corpus is built in. By default each clip draws its own recipe
+(hiss level, hum or not, hum frequency and levels: :class:`NoiseRecipe`); a corpus built with
+``noise_floor="corpus"`` gives all its clips one recipe (:func:`corpus_recipe`), so the background
+no longer tells clips apart.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from .features import SAMPLE_RATE
 
-__all__ = ["SNR_DB", "background", "check_snr_range", "clip_rng", "colored_noise", "mains_hum", "with_noise_floor"]
+__all__ = [
+    "NOISE_FLOORS",
+    "SNR_DB",
+    "NoiseRecipe",
+    "background",
+    "check_snr_range",
+    "clip_rng",
+    "colored_noise",
+    "corpus_recipe",
+    "draw_recipe",
+    "mains_hum",
+    "noise_floor_key",
+    "with_noise_floor",
+]
 
 #: The default range (dB) the per-clip SNR is drawn from, uniformly.
 SNR_DB = (20.0, 40.0)
@@ -70,25 +87,78 @@ def colored_noise(n: int, rng: np.random.Generator, exponent: float) -> np.ndarr
     return noise / (np.sqrt(np.mean(noise**2)) + 1e-12)
 
 
-def mains_hum(n: int, rng: np.random.Generator, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+@dataclass(frozen=True)
+class NoiseRecipe:
+    """What a background sounds like, apart from its random realization: white hiss ``hiss_db`` below
+    the pink noise; mains hum at ``hum_hz`` (50 or 60; ``None``: no hum) ``hum_db`` below it, its
+    harmonics 2-5 each ``falloff_db[k]`` dB below the one before."""
+
+    hiss_db: float
+    hum_hz: float | None
+    hum_db: float
+    falloff_db: tuple[float, float, float, float, float]
+
+
+def draw_recipe(rng: np.random.Generator) -> NoiseRecipe:
+    """A recipe drawn as :func:`background` draws one per clip: hiss 6-20 dB, hum for half of the
+    draws at 0-15 dB, 50 or 60 Hz, harmonics falling 3-9 dB each."""
+    hiss_db = float(rng.uniform(6, 20))
+    hum = bool(rng.random() < 0.5)
+    hum_db = float(rng.uniform(0, 15))
+    hum_hz = float(rng.choice([50.0, 60.0]))
+    falloff = tuple(float(v) for v in rng.uniform(3, 9, size=5))
+    return NoiseRecipe(hiss_db, hum_hz if hum else None, hum_db, falloff)  # type: ignore[arg-type]
+
+
+#: How a corpus's clips get their noise recipe (``noise_floor`` option of the corpora).
+NOISE_FLOORS = ("clip", "corpus")
+
+
+def corpus_recipe(noise_floor: str, seed: int, corpus: str) -> NoiseRecipe | None:
+    """The recipe every clip of a corpus shares (``noise_floor="corpus"``: drawn once from the corpus
+    seed and name), or ``None`` (``"clip"``: each clip draws its own, the default).
+
+    A recipe per clip makes the background a clip's fingerprint (its hiss level and hum are the same
+    in every crop of it), a cue self-supervised views share besides the sound itself; one recipe per
+    corpus leaves only the realization (and the level, through the SNR) to differ between clips.
+    """
+    if noise_floor not in NOISE_FLOORS:
+        raise ValueError(f"noise_floor must be one of {', '.join(NOISE_FLOORS)}, got {noise_floor!r}")
+    return draw_recipe(clip_rng(seed, f"{corpus}:noise-recipe")) if noise_floor == "corpus" else None
+
+
+def noise_floor_key(noise_floor: str) -> dict[str, str]:
+    """A corpus cache key's entry for its ``noise_floor`` option: nothing for the default ``"clip"``, so
+    the caches built before the option existed keep their keys (their content is unchanged)."""
+    return {} if noise_floor == "clip" else {"noise_floor": noise_floor}
+
+
+def mains_hum(
+    n: int, rng: np.random.Generator, sample_rate: int = SAMPLE_RATE, recipe: NoiseRecipe | None = None
+) -> np.ndarray:
     """``n`` samples of unit-RMS mains hum: 50 or 60 Hz and its harmonics 2-5, each with a random
-    phase and a level falling 3 to 9 dB per harmonic."""
-    base = float(rng.choice([50.0, 60.0]))
+    phase and a level falling 3 to 9 dB per harmonic (frequency and falloffs from ``recipe`` if given)."""
+    base = float(rng.choice([50.0, 60.0])) if recipe is None or recipe.hum_hz is None else recipe.hum_hz
     t = np.arange(n, dtype=np.float64) / sample_rate
     level, hum = 1.0, np.zeros(n)
     for k in range(1, 6):
         hum += level * np.sin(2 * np.pi * k * base * t + rng.uniform(0, 2 * np.pi))
-        level *= 10.0 ** (-rng.uniform(3, 9) / 20.0)
+        level *= 10.0 ** (-(rng.uniform(3, 9) if recipe is None else recipe.falloff_db[k - 1]) / 20.0)
     return hum / (np.sqrt(np.mean(hum**2)) + 1e-12)
 
 
-def background(n: int, rng: np.random.Generator, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+def background(
+    n: int, rng: np.random.Generator, sample_rate: int = SAMPLE_RATE, recipe: NoiseRecipe | None = None
+) -> np.ndarray:
     """``n`` samples of unit-RMS background noise: pink noise, white hiss 6-20 dB below it and, for
-    half of the draws, mains hum 0-15 dB below it (see the module docstring)."""
+    half of the draws, mains hum 0-15 dB below it (see the module docstring). With ``recipe`` the
+    levels and the hum are the recipe's and only the noise and the hum's phases are drawn."""
     noise = colored_noise(n, rng, 1.0)
-    noise = noise + 10.0 ** (-rng.uniform(6, 20) / 20.0) * colored_noise(n, rng, 0.0)
-    if rng.random() < 0.5:
-        noise = noise + 10.0 ** (-rng.uniform(0, 15) / 20.0) * mains_hum(n, rng, sample_rate)
+    hiss_db = rng.uniform(6, 20) if recipe is None else recipe.hiss_db
+    noise = noise + 10.0 ** (-hiss_db / 20.0) * colored_noise(n, rng, 0.0)
+    if (rng.random() < 0.5) if recipe is None else recipe.hum_hz is not None:
+        hum_db = rng.uniform(0, 15) if recipe is None else recipe.hum_db
+        noise = noise + 10.0 ** (-hum_db / 20.0) * mains_hum(n, rng, sample_rate, recipe)
     return noise / (np.sqrt(np.mean(noise**2)) + 1e-12)
 
 
@@ -99,6 +169,7 @@ def with_noise_floor(
     length: int | None = None,
     snr_db: Sequence[float] = SNR_DB,
     placement: str = "random",
+    recipe: NoiseRecipe | None = None,
 ) -> tuple[np.ndarray, int, float]:
     """``clean`` with a noise floor under it, padded with that floor to at least ``length`` samples.
 
@@ -108,6 +179,7 @@ def with_noise_floor(
         length: the output's length at least (default: the clip's own).
         snr_db: the range the clip's SNR is drawn from, uniformly (dB).
         placement: where a shorter clip goes: ``"random"`` (a uniform offset) or ``"centre"``.
+        recipe: the background's recipe (:func:`corpus_recipe`), or ``None`` to draw one for this clip.
 
     Returns:
         ``(mixed, offset, snr)``: the float32 waveform, where the clip starts in it, and the SNR
@@ -124,7 +196,7 @@ def with_noise_floor(
     spare = total - len(clean)
     offset = int(rng.integers(spare + 1)) if placement == "random" else spare // 2
     snr = float(rng.uniform(low, high))
-    noise = background(total, rng)
+    noise = background(total, rng, recipe=recipe)
     under = noise[offset : offset + len(clean)]
     noise *= np.sqrt(power / 10.0 ** (snr / 10.0) / float(np.mean(under**2)))
     noise[offset : offset + len(clean)] += clean

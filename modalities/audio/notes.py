@@ -52,7 +52,7 @@ from .cache import (
     require_module,
 )
 from .features import SAMPLE_RATE, peak_normalize, seconds_to_samples
-from .noise import SNR_DB, check_snr_range, clip_rng, with_noise_floor
+from .noise import SNR_DB, check_snr_range, clip_rng, corpus_recipe, noise_floor_key, with_noise_floor
 
 __all__ = ["GM_FAMILIES", "SOUNDFONTS", "notes", "render_note", "resolve_soundfont"]
 
@@ -174,8 +174,13 @@ def notes(
     duration: float = 2.0,
     hold: float = 1.5,
     snr_db: Sequence[float] = SNR_DB,
+    noise_floor: str = "clip",
 ) -> CorpusPlan:
-    """NSynth-like instrument-family classification: GM-soundfont notes, 16 families, varied pitch and velocity."""
+    """NSynth-like instrument-family classification: GM-soundfont notes, 16 families, varied pitch and velocity.
+
+    ``noise_floor``: ``"clip"`` (each clip draws its own background recipe) or ``"corpus"`` (one
+    recipe for every clip, :func:`modalities.audio.noise.corpus_recipe`).
+    """
     if split not in ("instrument", "note"):
         raise ValueError(
             "split must be 'instrument' (test programs unseen in training) or 'note' "
@@ -198,6 +203,7 @@ def notes(
     if split == "instrument" and not 1 <= test_programs <= 7:
         raise ValueError(f"test_programs must lie in [1, 7] (of each family's 8 programs), got {test_programs!r}")
     snr = check_snr_range(snr_db)
+    recipe = corpus_recipe(noise_floor, seed, "notes")
     path = resolve_soundfont(soundfont)
     fluidsynth_version = getattr(_fluidsynth(), "__version__", "")  # fails now, with the install command
     key = {
@@ -214,6 +220,7 @@ def notes(
         "duration": duration,
         "hold": hold,
         "snr_db": list(snr),
+        **noise_floor_key(noise_floor),
     }
     n_test = min(max(round(test_fraction * clips_per_family), 1), clips_per_family - 1)
     n_train = clips_per_family - n_test
@@ -271,7 +278,7 @@ def notes(
                             name = f"gm{program:03d} {renderer.preset_name(program)}"
                             group = f"gm{program:03d}" if split == "instrument" else f"p{pitch}v{velocity}"
                             clip_id = f"{path.stem}:gm{program:03d}:n{pitch}:v{velocity}"
-                            noisy = with_noise_floor(wave, clip_rng(seed, clip_id), snr_db=snr)[0]
+                            noisy = with_noise_floor(wave, clip_rng(seed, clip_id), snr_db=snr, recipe=recipe)[0]
                             clips.append(Clip(peak_normalize(noisy), family, name, group, clip_id))
                             got += 1
                             advance(1)
@@ -290,6 +297,7 @@ def notes(
             "test_programs": test_program_list,
             "silent_renders_skipped": silent,
             "snr_db": list(snr),
+            "noise_floor": noise_floor,
         }
         return AudioCorpus("notes", splits["train"], splits["test"], GM_FAMILIES, info=info)
 

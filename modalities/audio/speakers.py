@@ -34,7 +34,7 @@ import numpy as np
 
 from .cache import AudioCorpus, Clip, CorpusPlan, clips_to_dataset, progress_bar, register_corpus
 from .features import peak_normalize, seconds_to_samples
-from .noise import SNR_DB, check_snr_range, clip_rng, with_noise_floor
+from .noise import SNR_DB, check_snr_range, clip_rng, corpus_recipe, noise_floor_key, with_noise_floor
 from .tts import ENGINES, Voice, engine_versions, synthesize, voice_pool
 
 __all__ = ["SENTENCES", "speakers"]
@@ -92,8 +92,13 @@ def speakers(
     max_seconds: float = 4.0,
     sentences_per_clip: int = 2,
     snr_db: Sequence[float] = SNR_DB,
+    noise_floor: str = "clip",
 ) -> CorpusPlan:
-    """VoxCeleb1-like voice identification: synthetic voices are the classes, split by sentence."""
+    """VoxCeleb1-like voice identification: synthetic voices are the classes, split by sentence.
+
+    ``noise_floor``: ``"clip"`` (each clip draws its own background recipe) or ``"corpus"`` (one
+    recipe for every clip, :func:`modalities.audio.noise.corpus_recipe`).
+    """
     if not 1 <= test_sentences < len(SENTENCES):
         raise ValueError(f"test_sentences must lie in [1, {len(SENTENCES) - 1}], got {test_sentences!r}")
     n_train_sentences = len(SENTENCES) - test_sentences
@@ -110,6 +115,7 @@ def speakers(
             f"got {sentences_per_clip!r}"
         )
     snr = check_snr_range(snr_db)
+    recipe = corpus_recipe(noise_floor, seed, "speakers")
     engines = tuple(sorted(set(engines)))
     pool = voice_pool(engines)
     rng = np.random.default_rng([seed, 1211])
@@ -132,6 +138,7 @@ def speakers(
         "max_seconds": max_seconds,
         "sentences_per_clip": sentences_per_clip,
         "snr_db": list(snr),
+        **noise_floor_key(noise_floor),
         "engines": engine_versions(engines),
     }
     limit = seconds_to_samples(max_seconds)
@@ -156,7 +163,8 @@ def speakers(
                     names = "+".join(f"sentence{s:02d}" for s in read)
                     clip_id = f"{voice.id}:p{pitch:g}:s{speed:g}:" + "+".join(f"harvard{s:02d}" for s in read)
                     spoken = synthesize(voice, " ".join(SENTENCES[s] for s in read), pitch, speed)[:limit]
-                    audio = with_noise_floor(spoken, clip_rng(seed, clip_id), length=limit, snr_db=snr)[0]
+                    rng_clip = clip_rng(seed, clip_id)
+                    audio = with_noise_floor(spoken, rng_clip, length=limit, snr_db=snr, recipe=recipe)[0]
                     clips.append(Clip(peak_normalize(audio), label, voice.id, names, clip_id))
                     advance(1)
                 splits[side] = clips_to_dataset(clips, class_names, side)
@@ -166,6 +174,7 @@ def speakers(
             "test_sentences": test_ids,
             "engines": key["engines"],
             "snr_db": list(snr),
+            "noise_floor": noise_floor,
         }
         return AudioCorpus("speakers", splits["train"], splits["test"], class_names, info=info)
 

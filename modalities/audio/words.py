@@ -43,7 +43,16 @@ import numpy as np
 
 from .cache import AudioCorpus, Clip, CorpusPlan, clips_to_dataset, progress_bar, register_corpus
 from .features import SAMPLE_RATE, peak_normalize, seconds_to_samples
-from .noise import SNR_DB, background, check_snr_range, clip_rng, colored_noise, with_noise_floor
+from .noise import (
+    SNR_DB,
+    background,
+    check_snr_range,
+    clip_rng,
+    colored_noise,
+    corpus_recipe,
+    noise_floor_key,
+    with_noise_floor,
+)
 from .tts import ENGINES, Voice, engine_versions, synthesize, voice_pool
 
 __all__ = ["CLASSES_12", "COMMANDS", "WORDS", "noise_clip", "split_voices", "words"]
@@ -111,13 +120,19 @@ def words(
     engines: Sequence[str] = ENGINES,
     min_seconds: float = 1.0,
     snr_db: Sequence[float] = SNR_DB,
+    noise_floor: str = "clip",
 ) -> CorpusPlan:
-    """Speech-Commands-like spoken words (35 or 12 classes) from espeak-ng and flite voices, speaker-disjoint split."""
+    """Speech-Commands-like spoken words (35 or 12 classes) from espeak-ng and flite voices, speaker-disjoint split.
+
+    ``noise_floor``: ``"clip"`` (each clip draws its own background recipe) or ``"corpus"`` (one
+    recipe for every clip, :func:`modalities.audio.noise.corpus_recipe`).
+    """
     if classes not in (35, 12):
         raise ValueError(f"classes must be 35 (every word) or 12 (ten commands, _silence_, _unknown_), got {classes!r}")
     if not isinstance(repeats, int) or repeats < 1:
         raise ValueError(f"repeats must be a positive int, got {repeats!r}")
     snr = check_snr_range(snr_db)
+    recipe = corpus_recipe(noise_floor, seed, "words")
     engines = tuple(sorted(set(engines)))
     pool = voice_pool(engines)
     rng = np.random.default_rng([seed, 35])
@@ -131,6 +146,7 @@ def words(
         "test_fraction": test_fraction,
         "min_seconds": min_seconds,
         "snr_db": list(snr),
+        **noise_floor_key(noise_floor),
         "engines": engine_versions(engines),
         "train_voices": [v.id for v in train_voices],
         "test_voices": [v.id for v in test_voices],
@@ -171,7 +187,9 @@ def words(
                         pitch, speed = voice.jitter(jitter)
                         clip_id = f"{voice.id}:p{pitch:g}:s{speed:g}:{word}#{r}"
                         spoken = synthesize(voice, SPOKEN.get(word, word), pitch, speed)
-                        audio = with_noise_floor(spoken, clip_rng(seed, clip_id), length=length, snr_db=snr)[0]
+                        audio = with_noise_floor(
+                            spoken, clip_rng(seed, clip_id), length=length, snr_db=snr, recipe=recipe
+                        )[0]
                         clips.append(Clip(peak_normalize(audio), label, voice.id, voice.id, clip_id))
                     advance(1)
                 splits[side] = clips_to_dataset(clips, class_names, side)
@@ -183,6 +201,7 @@ def words(
             "test_voices": len(test_voices),
             "engines": key["engines"],
             "snr_db": list(snr),
+            "noise_floor": noise_floor,
         }
         return AudioCorpus("words", splits["train"], splits["test"], tuple(class_names), info=info)
 

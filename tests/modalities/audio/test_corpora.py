@@ -182,6 +182,8 @@ def test_words_options_are_checked():
         load_corpus("words", voices=100_000, progress=False)
     with pytest.raises(ValueError, match="snr_db must be"):
         load_corpus("words", snr_db=(40, 20), progress=False)
+    with pytest.raises(ValueError, match="noise_floor must be one of clip, corpus"):
+        load_corpus("words", noise_floor="shared", progress=False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -274,6 +276,13 @@ def test_builds_are_deterministic_for_a_seed(tmp_path):
     c = tiny("words", tmp_path / "c", classes=12, seed=1)
     assert entries(tmp_path / "c") != entries(tmp_path / "a")
     assert set(c.column("test", "speaker")) != set(a.column("test", "speaker"))
+    # One noise recipe for the corpus: the same clips over another background, cached apart.
+    d = tiny("words", tmp_path / "d", classes=12, noise_floor="corpus")
+    assert entries(tmp_path / "d") != entries(tmp_path / "a")
+    assert d.column("train", "clip_id") == a.column("train", "clip_id")
+    ids = a.column("train", "clip_id") + a.column("test", "clip_id")
+    spoken = [(x, y) for i, x, y in zip(ids, all_waves(a), all_waves(d), strict=True) if not i.startswith("noise:")]
+    assert len(spoken) > 10 and not any(np.array_equal(x, y) for x, y in spoken)  # _silence_ clips are unchanged
 
 
 @needs_notes

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import pytest
 import torch
@@ -9,11 +11,14 @@ import torch
 from modalities.audio.features import HOP_LENGTH, LOG_EPS, N_FFT, SAMPLE_RATE, log_mel
 from modalities.audio.noise import (
     SNR_DB,
+    NoiseRecipe,
     background,
     check_snr_range,
     clip_rng,
     colored_noise,
+    corpus_recipe,
     mains_hum,
+    noise_floor_key,
     with_noise_floor,
 )
 
@@ -116,3 +121,55 @@ def test_centre_placement_and_bad_arguments() -> None:
     assert check_snr_range([20, 40]) == (20.0, 40.0)
     with pytest.raises(ValueError, match="positive"):
         colored_noise(0, np.random.default_rng(0), 1.0)
+
+
+def test_the_default_floor_is_unchanged_by_the_recipe_option() -> None:
+    """Per-clip recipes (the default) draw exactly as before the option existed: the digest of eight
+    floors was taken with the code before the option (commit d07c19f, the v2 corpora's)."""
+    clean = np.sin(np.arange(5000) / 7.0)
+    floors = [with_noise_floor(clean, clip_rng(0, f"c{k}"), length=16000)[0] for k in range(8)]
+    digest = hashlib.sha256(b"".join(f.tobytes() for f in floors)).hexdigest()
+    assert digest == "ba58f2de4e056b13474632399b6f7a200797e308728df113533979f3dbe3eeab"
+
+
+def hum_share(noise: np.ndarray, hz: float) -> float:
+    """The share of ``noise``'s power within 2 Hz of ``hz`` (1 s at 16 kHz: 1 Hz bins)."""
+    power = np.abs(np.fft.rfft(noise)) ** 2
+    return float(power[int(hz) - 2 : int(hz) + 3].sum() / power[1:].sum())
+
+
+def test_one_recipe_per_corpus_gives_every_clip_the_same_background() -> None:
+    """With a corpus recipe, clips differ only in the noise's realization: the same hum (or none)
+    and the same hiss level in every clip; per-clip recipes differ."""
+    hum = NoiseRecipe(hiss_db=12.0, hum_hz=60.0, hum_db=3.0, falloff_db=(6.0, 6.0, 6.0, 6.0, 6.0))
+    quiet = NoiseRecipe(hiss_db=12.0, hum_hz=None, hum_db=3.0, falloff_db=(6.0, 6.0, 6.0, 6.0, 6.0))
+    with_hum = [background(SAMPLE_RATE, clip_rng(0, f"c{k}"), recipe=hum) for k in range(6)]
+    without = [background(SAMPLE_RATE, clip_rng(0, f"c{k}"), recipe=quiet) for k in range(6)]
+    shares = [hum_share(n, 60.0) for n in with_hum]
+    assert min(shares) > 0.2 and max(shares) - min(shares) < 0.05  # the recipe's hum, 3 dB below, in every clip
+    assert max(hum_share(n, 60.0) for n in without) < 0.01
+    assert not np.allclose(with_hum[0], with_hum[1])  # a new realization per clip
+    # Per-clip recipes: some clips hum and some do not.
+    own = [hum_share(background(SAMPLE_RATE, clip_rng(0, f"c{k}")), 50.0) for k in range(20)]
+    own = [max(s, hum_share(background(SAMPLE_RATE, clip_rng(0, f"c{k}")), 60.0)) for k, s in enumerate(own)]
+    assert min(own) < 0.01 < 0.1 < max(own)
+
+
+def test_corpus_recipe_is_seeded_by_corpus_and_checked() -> None:
+    assert corpus_recipe("clip", 0, "words") is None
+    a = corpus_recipe("corpus", 0, "words")
+    assert a == corpus_recipe("corpus", 0, "words") and a is not None
+    assert a != corpus_recipe("corpus", 0, "speakers") and a != corpus_recipe("corpus", 1, "words")
+    assert 6 <= a.hiss_db <= 20 and 0 <= a.hum_db <= 15 and all(3 <= f <= 9 for f in a.falloff_db)
+    with pytest.raises(ValueError, match="noise_floor must be one of clip, corpus"):
+        corpus_recipe("per-clip", 0, "words")
+    assert noise_floor_key("clip") == {} and noise_floor_key("corpus") == {"noise_floor": "corpus"}
+
+
+def test_a_recipe_keeps_the_snr_exact() -> None:
+    clean = np.sin(np.arange(4000) / 5.0)
+    recipe = corpus_recipe("corpus", 3, "notes")
+    mixed, offset, snr = with_noise_floor(clean, clip_rng(0, "x"), length=SAMPLE_RATE, snr_db=(25, 25), recipe=recipe)
+    noise = mixed.astype(np.float64)[offset : offset + len(clean)] - clean
+    assert snr == 25.0
+    assert 10 * np.log10(np.mean(clean**2) / np.mean(noise**2)) == pytest.approx(25.0, abs=1e-3)
