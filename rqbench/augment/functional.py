@@ -22,6 +22,7 @@ compiled one once it pays. Never a ``bins x input`` membership mask (the referen
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Literal
 
 import torch
@@ -35,6 +36,8 @@ Spacing = Literal["random", "uniform"]
 Values = Literal["random", "midpoint"]
 SPACINGS: tuple[str, ...] = ("random", "uniform")
 VALUES: tuple[str, ...] = ("random", "midpoint")
+#: A maker of ``U(0, 1)`` draws: ``(shape, generator, device, dtype) -> Tensor``, as :func:`~rqbench.augment.base.rand`.
+Uniform = Callable[[tuple[int, ...], torch.Generator | None, torch.device, torch.dtype], Tensor]
 MAX_BINS = 65_536
 """The most bins RQ accepts: its draws take O(samples x channels x bins) memory (a float32 input has
 far fewer distinct values in one channel than this in practice)."""
@@ -72,19 +75,21 @@ def draw_fractions(
     generator: torch.Generator | None,
     device: torch.device,
     dtype: torch.dtype,
+    uniform: Uniform = rand,
 ) -> tuple[Tensor, Tensor | None]:
     """The quantizers' uniform draws for ``shape`` (samples x channels), in the order every path makes them.
 
     Returns ``(cuts, frac)``: ``cuts`` is ``shape + (n - 1,)`` unsorted ``U(0, 1)`` cut points
     (``spacing="random"``, drawn first) or the ``(n - 1,)`` shared points ``k / n``; ``frac`` is
     ``shape + (n,)`` ``U(0, 1)`` positions of the values inside their bins (``values="random"``,
-    drawn second) or ``None`` for midpoints.
+    drawn second) or ``None`` for midpoints. ``uniform`` makes the ``U(0, 1)`` draws: ``torch.rand``
+    through :func:`~rqbench.augment.base.rand`, or the C++ kernel's bit-identical replica of it.
     """
     if spacing == "random":
-        cuts = rand((*shape, bins - 1), generator, device, dtype)
+        cuts = uniform((*shape, bins - 1), generator, device, dtype)
     else:
         cuts = torch.arange(1, bins, device=device, dtype=dtype) / bins
-    frac = rand((*shape, bins), generator, device, dtype) if values == "random" else None
+    frac = uniform((*shape, bins), generator, device, dtype) if values == "random" else None
     return cuts, frac
 
 
@@ -339,6 +344,9 @@ def _quantize_native(
             generator=generator,
             device=x.device,
             dtype=draw_dtype(x.dtype),  # x.dtype itself for the kernel's float32/float64
+            uniform=kern.uniform
+            if kern.exact_draws and (generator is None or generator.device.type == "cpu")
+            else rand,
         )
     else:  # nothing chosen: eager draws nothing either; the kernel only checks and copies
         cuts, frac = torch.empty(0, dtype=x.dtype), None

@@ -411,11 +411,100 @@ int64_t quantize_impl(const T* x, T* out, int64_t S, int64_t A, int64_t C, int64
     return bad;
 }
 
+// torch's CPU generator reproduced, so the draws cost what generating them costs rather than
+// torch.rand's per-element call (about 3 ns a number, more than the lookup for DABS tokens).
+// The generator is at::mt19937 (ATen/core/MT19937RNGEngine.h: the standard MT19937 twist and
+// tempering; `left` counts down to the next twist, `next` indexes the state), floats are
+// uniform_real's `(word & (2^24 - 1)) * 2^-24` and doubles `(random64 & (2^53 - 1)) * 2^-53` with
+// random64 = (first word << 32) | second word (ATen/core/TransformationHelper.h uniform_real,
+// CPUGeneratorImpl::random64). The state is Generator.get_state()'s bytes: `left` (int32) at
+// byte 8, `next` (uint64) at 16, the 624 words as uint64 from 24 (CPUGeneratorImplStateLegacy);
+// native.py checks the whole replica against torch.rand before using it.
+namespace mt {
+
+constexpr int kN = 624, kM = 397;
+constexpr int64_t kLeftAt = 8, kNextAt = 16, kStateAt = 24;
+
+inline uint32_t twist(uint32_t u, uint32_t v) {
+    return (((u & 0x80000000u) | (v & 0x7fffffffu)) >> 1) ^ ((v & 1u) ? 0x9908b0dfu : 0u);
+}
+
+void next_state(uint32_t* s) {
+    int i = 0;
+    for (; i < kN - kM; ++i) s[i] = s[i + kM] ^ twist(s[i], s[i + 1]);
+    for (; i < kN - 1; ++i) s[i] = s[i + kM - kN] ^ twist(s[i], s[i + 1]);
+    s[kN - 1] = s[kM - 1] ^ twist(s[kN - 1], s[0]);
+}
+
+// `count` tempered words into `out`, advancing (s, left, next) as `count` calls of the engine would.
+void words(uint32_t* __restrict s, int64_t& left, int64_t& next, uint32_t* __restrict out, int64_t count) {
+    while (count > 0) {
+        if (left <= 1) {  // the next call twists, reads word 0 and leaves left at kN
+            next_state(s);
+            left = kN + 1;
+            next = 0;
+        }
+        const int64_t take = std::min<int64_t>(count, left - 1);
+        const uint32_t* __restrict src = s + next;
+        for (int64_t i = 0; i < take; ++i) {
+            uint32_t y = src[i];
+            y ^= y >> 11;
+            y ^= (y << 7) & 0x9d2c5680u;
+            y ^= (y << 15) & 0xefc60000u;
+            y ^= y >> 18;
+            out[i] = y;
+        }
+        out += take, count -= take, left -= take, next += take;
+    }
+}
+
+template <typename T>
+void uniform(uint8_t* state, T* out, int64_t count) {
+    int32_t left32;
+    uint64_t next64;
+    std::memcpy(&left32, state + kLeftAt, sizeof left32);
+    std::memcpy(&next64, state + kNextAt, sizeof next64);
+    uint32_t s[kN];
+    for (int i = 0; i < kN; ++i) {
+        uint64_t w;
+        std::memcpy(&w, state + kStateAt + 8 * i, sizeof w);
+        s[i] = static_cast<uint32_t>(w);
+    }
+    int64_t left = left32, next = static_cast<int64_t>(next64);
+    constexpr int64_t kBlock = 2048;  // words per block (a multiple of 2: doubles take two)
+    constexpr int64_t per = sizeof(T) == 4 ? 1 : 2;
+    uint32_t buf[kBlock];
+    for (int64_t done = 0; done < count;) {
+        const int64_t n = std::min<int64_t>(count - done, kBlock / per);
+        words(s, left, next, buf, n * per);
+        T* o = out + done;
+        if constexpr (sizeof(T) == 4) {
+            for (int64_t i = 0; i < n; ++i) o[i] = static_cast<float>(buf[i] & 0xffffffu) * (1.0f / 16777216.0f);
+        } else {
+            for (int64_t i = 0; i < n; ++i) {
+                const uint64_t v = (static_cast<uint64_t>(buf[2 * i]) << 32) | buf[2 * i + 1];
+                o[i] = static_cast<double>(v & ((uint64_t{1} << 53) - 1)) * (1.0 / 9007199254740992.0);
+            }
+        }
+        done += n;
+    }
+    left32 = static_cast<int32_t>(left);
+    next64 = static_cast<uint64_t>(next);
+    std::memcpy(state + kLeftAt, &left32, sizeof left32);
+    std::memcpy(state + kNextAt, &next64, sizeof next64);
+    for (int i = 0; i < kN; ++i) {
+        const uint64_t w = s[i];
+        std::memcpy(state + kStateAt + 8 * i, &w, sizeof w);
+    }
+}
+
+}  // namespace mt
+
 }  // namespace
 
 extern "C" {
 
-int rq_kernel_version() { return 3; }
+int rq_kernel_version() { return 4; }
 
 int rq_max_bins() { return kMaxBins; }
 
@@ -423,6 +512,10 @@ int64_t rq_quantize_f32(const float* x, float* out, int64_t S, int64_t A, int64_
                         const float* cuts, int cuts_shared, const float* frac, const int64_t* row, int threads) {
     return quantize_impl<float>(x, out, S, A, C, B, n, cuts, cuts_shared, frac, row, threads);
 }
+
+void rq_uniform_f32(uint8_t* state, float* out, int64_t count) { mt::uniform<float>(state, out, count); }
+
+void rq_uniform_f64(uint8_t* state, double* out, int64_t count) { mt::uniform<double>(state, out, count); }
 
 int64_t rq_quantize_f64(const double* x, double* out, int64_t S, int64_t A, int64_t C, int64_t B, int n,
                         const double* cuts, int cuts_shared, const double* frac, const int64_t* row, int threads) {

@@ -162,6 +162,53 @@ def test_module_and_global_generator_draws_match_eager() -> None:
 
 
 @needs_kernel
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_kernel_draws_are_torch_rand_bit_for_bit(dtype) -> None:
+    """The kernel's MT19937 replica: the numbers torch.rand gives and the generator state it leaves, for
+    counts around the 624-word twists, mixed with torch's own draws (normal, rand) on the same generator."""
+    kern = native.kernel()
+    assert kern is not None and kern.exact_draws
+    cpu = torch.device("cpu")
+    ours, theirs = torch.Generator().manual_seed(7), torch.Generator().manual_seed(7)
+    for count in [0, 1, 2, 311, 622, 623, 624, 625, 1248, 1249, 5000, 100_003]:
+        assert torch.equal(kern.uniform((count,), ours, cpu, dtype), torch.rand(count, generator=theirs, dtype=dtype))
+        assert torch.equal(ours.get_state(), theirs.get_state()), count
+        torch.randn(5, generator=ours), torch.randn(5, generator=theirs)  # torch's own draws in between
+        assert torch.equal(torch.rand(9, generator=ours), torch.rand(9, generator=theirs))
+    # Shapes, and the global generator when none is given.
+    torch.manual_seed(11)
+    mine = kern.uniform((3, 4, 7), None, cpu, dtype)
+    after = torch.rand(2)
+    torch.manual_seed(11)
+    assert torch.equal(mine, torch.rand((3, 4, 7), dtype=dtype)) and torch.equal(after, torch.rand(2))
+    with pytest.raises(ValueError, match="on the CPU"):
+        kern.uniform((3,), None, torch.device("meta"), dtype)
+
+
+@needs_kernel
+def test_draw_check_fails_for_a_wrong_replica_and_torch_rand_is_used(monkeypatch) -> None:
+    """draws_match_torch can fail (a replica one ulp off), and without exact draws the kernel path draws
+    with torch.rand: still eager's output bit for bit."""
+    kern = native.kernel()
+    assert kern is not None
+    right = kern.uniform
+
+    def off_by_one_ulp(shape, generator, device, dtype):
+        out = right(shape, generator, device, dtype)
+        return torch.nextafter(out, torch.ones_like(out)) if out.numel() > 700 else out
+
+    monkeypatch.setattr(kern, "uniform", off_by_one_ulp)
+    assert native.draws_match_torch(kern) is False
+    monkeypatch.setattr(kern, "uniform", right)
+    assert native.draws_match_torch(kern) is True
+    monkeypatch.setattr(kern, "exact_draws", False)
+    monkeypatch.setattr(kern, "uniform", lambda *args: pytest.fail("the replica is used without exact draws"))
+    x = torch.randn(5, 3, 9, 9)
+    fast, slow = both(x, 8)
+    assert torch.equal(bits(fast), bits(slow))
+
+
+@needs_kernel
 def test_non_contiguous_and_half_inputs() -> None:
     x = torch.randn(3, 20, 24, 6).permute(0, 3, 1, 2)  # (3, 6, 20, 24), channels not contiguous
     fast, slow = both(x, 8)
