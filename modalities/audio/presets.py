@@ -81,9 +81,9 @@ Issue 18, third session (same script and probes; one thread, a core shared with 
 So no quick audio preset with dynamic range was found yet: this one is unchanged. Levers not yet
 tried: kNN or a smaller probe as the primary metric, a harder langid (fewer voices per language),
 dropping langid from the quick tasks if nothing hardens it. On these synthetic words, BYOL with
-RRC views moves the encoder away from what tells words apart at every setting tried (random
-features of the untrained AudioNTT2020 keep the fine time-frequency pattern that the views teach
-it to ignore); at the paper's scale (AudioSet, 100 epochs) BYOL-A gains on SPCV2.
+RRC views moves the encoder away from what tells words apart at every setting tried; a hypothesis,
+not tested: the untrained AudioNTT2020's random features keep the fine time-frequency pattern of
+a word, which the crop-and-stretch views teach the encoder to ignore.
 
 Both presets keep ``num_workers = 0`` for pretraining data on CPU, so that the random 0.95 s
 crop of every clip comes from torch's global RNG, which the trainer seeds and checkpoints
