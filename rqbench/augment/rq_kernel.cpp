@@ -111,8 +111,8 @@ void tile_rows(const T* __restrict src, int rows, int64_t C, T* __restrict dst, 
     }
 }
 
-// Lookups go two vectors at a time (GCC/Clang vector extensions, as wide as the target's
-// registers: AVX-512, AVX or SSE), the values held in registers through the whole where chain;
+// Lookups go a vector at a time (GCC/Clang vector extensions, as wide as the target's registers:
+// AVX-512, AVX or SSE), the values held in registers through the whole where chain (bin_value);
 // a tail goes element by element.
 #if defined(__AVX512F__)
 constexpr int kVectorBytes = 64;
@@ -157,6 +157,14 @@ __attribute__((always_inline)) inline vec_t<T> splat(T s) {
     return v;
 }
 
+// The value of each lane's bin: v_0, then v_{k+1} wherever x >= e_k (edges sorted), tables in registers.
+template <typename T>
+__attribute__((always_inline)) inline vec_t<T> bin_value(vec_t<T> x, const vec_t<T>* e, const vec_t<T>* v, int n) {
+    vec_t<T> o = v[0];
+    for (int k = 0; k < n - 1; ++k) o = x >= e[k] ? v[k + 1] : o;
+    return o;
+}
+
 template <typename T, int Fixed>
 void lookup_run(const T* __restrict x, T* __restrict out, int64_t len, const T* edges, const T* values,
                 int n_runtime) {
@@ -166,16 +174,7 @@ void lookup_run(const T* __restrict x, T* __restrict out, int64_t len, const T* 
     for (int k = 0; k < n - 1; ++k) e[k] = splat(edges[k]);
     for (int k = 0; k < n; ++k) v[k] = splat(values[k]);
     int64_t i = 0;
-    for (; i + 2 * W <= len; i += 2 * W) {
-        const vec_t<T> x0 = load(x + i), x1 = load(x + i + W);
-        vec_t<T> o0 = v[0], o1 = v[0];
-        for (int k = 0; k < n - 1; ++k) {
-            o0 = x0 >= e[k] ? v[k + 1] : o0;
-            o1 = x1 >= e[k] ? v[k + 1] : o1;
-        }
-        store(out + i, o0);
-        store(out + i + W, o1);
-    }
+    for (; i + W <= len; i += W) store(out + i, bin_value<T>(load(x + i), e, v, n));
     for (; i < len; ++i) {
         T o = values[0];
         for (int k = 0; k < n - 1; ++k) o = x[i] >= edges[k] ? values[k + 1] : o;
@@ -211,7 +210,7 @@ inline int64_t chunk_periods(int64_t P) { return std::max<int64_t>(1, kChunkElem
 // Channel-last lookup with the tables in registers. Lane j of a sample is channel j % C, so the
 // vector at offset g * W of every period of P = lcm(C, W) elements meets the same W channels: per
 // chunk (chunk_periods) and vector group the n - 1 edges and n values are loaded once and the
-// chunk is walked at stride P (two vectors per step). Covers [0, periods * P); E/V are per-lane
+// chunk is walked at stride P. Covers [0, periods * P); E/V are per-lane
 // tables of stride L (a multiple of P). Fixed > 0: compiled for n == Fixed (see with_fixed_bins).
 template <typename T, int Fixed>
 void lookup_periodic_n(const T* __restrict x, T* __restrict out, int64_t periods, int64_t P, const T* E,
@@ -225,23 +224,7 @@ void lookup_periodic_n(const T* __restrict x, T* __restrict out, int64_t periods
         for (int64_t j0 = 0; j0 < P; j0 += W) {
             for (int k = 0; k < n - 1; ++k) e[k] = load(E + k * L + j0);
             for (int k = 0; k < n; ++k) v[k] = load(V + k * L + j0);
-            int64_t j = first * P + j0;
-            for (; j + P < end; j += 2 * P) {
-                const vec_t<T> x0 = load(x + j), x1 = load(x + j + P);
-                vec_t<T> o0 = v[0], o1 = v[0];
-                for (int k = 0; k < n - 1; ++k) {
-                    o0 = x0 >= e[k] ? v[k + 1] : o0;
-                    o1 = x1 >= e[k] ? v[k + 1] : o1;
-                }
-                store(out + j, o0);
-                store(out + j + P, o1);
-            }
-            if (j < end) {
-                const vec_t<T> x0 = load(x + j);
-                vec_t<T> o0 = v[0];
-                for (int k = 0; k < n - 1; ++k) o0 = x0 >= e[k] ? v[k + 1] : o0;
-                store(out + j, o0);
-            }
+            for (int64_t j = first * P + j0; j < end; j += P) store(out + j, bin_value<T>(load(x + j), e, v, n));
         }
     }
 }
