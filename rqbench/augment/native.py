@@ -15,8 +15,8 @@ torch's separate multiply and add do: the output is the eager path's bit for bit
 
 Memory: the output plus the draws, O(samples x channels x bins).
 
-Built once per machine with the system C++ compiler (``g++ -O3 -march=native -fopenmp``, about a
-second) into ``$RQBENCH_CACHE/kernels`` (``~/.cache/rqbench/kernels``), keyed by the source, the
+Built once per machine with the system C++ compiler (``g++ -O3 -march=native -fopenmp``, a few
+seconds) into ``$RQBENCH_CACHE/kernels`` (``~/.cache/rqbench/kernels``), keyed by the source, the
 flags, the compiler and the CPU; ``./setup.sh`` builds it at install (:func:`main`) and ``rqbench
 doctor`` builds it if it is missing. Where no compiler is found or the build fails, :func:`kernel` returns
 ``None`` with the reason in :func:`unavailable_reason` and callers use the other paths.
