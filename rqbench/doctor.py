@@ -148,7 +148,8 @@ def check_rq_kernel() -> Check:
             "install a C++ compiler with OpenMP (Debian: g++) and run `rqbench doctor` again",
             required=False,
         )
-    return Check("rq kernel", True, f"built ({kern.path})")
+    draws = "its draws replicate torch.rand" if kern.exact_draws else "draws with torch.rand (replica check failed)"
+    return Check("rq kernel", True, f"built ({kern.path}); {draws}")
 
 
 def check_plugins() -> list[Check]:

@@ -56,6 +56,9 @@ FLAGS: tuple[str, ...] = (
 #: Most bins the kernel handles (its per-quantizer tables are fixed arrays); more bins use eager.
 MAX_BINS = 64
 DTYPES: dict[torch.dtype, str] = {torch.float32: "f32", torch.float64: "f64"}
+#: Bytes of a CPU generator's state the kernel's draws read and write (``rq_kernel.cpp``, ``mt``): the
+#: 624 state words as uint64 from byte 24.
+MT_STATE_BYTES = 24 + 624 * 8
 
 _i64 = ctypes.c_int64
 _int = ctypes.c_int
@@ -129,12 +132,15 @@ class Kernel:
         """``torch.rand(shape, generator=generator, dtype=dtype)`` on the CPU, bit for bit, leaving the
         generator (``None``: torch's default CPU generator) in the state ``torch.rand`` would, about
         ten times faster: the kernel's replica of torch's MT19937 (``rq_kernel.cpp``, namespace ``mt``)
-        runs on a copy of the generator's state, which is then set back. Same signature as
-        :func:`rqbench.augment.base.rand`; ``device`` must be the CPU."""
+        runs on a copy of the generator's state, which is then set back (not atomic: another thread
+        drawing from the same generator meanwhile would be overwritten; RQ draws from one thread). Same
+        signature as :func:`rqbench.augment.base.rand`; ``device`` must be the CPU."""
         if device.type != "cpu" or (generator is not None and generator.device.type != "cpu"):
             raise ValueError(f"the kernel's draws are made on the CPU, got device {device}")
         gen = generator if generator is not None else torch.default_generator
         state = gen.get_state()
+        if state.dtype != torch.uint8 or state.numel() < MT_STATE_BYTES:  # the kernel reads this many bytes
+            raise ValueError(f"unexpected CPU generator state ({state.numel()} bytes of {state.dtype})")
         out = torch.empty(shape, dtype=dtype)
         getattr(self.lib, f"rq_uniform_{DTYPES[dtype]}")(state.data_ptr(), out.data_ptr(), out.numel())
         gen.set_state(state)
@@ -255,6 +261,7 @@ __all__ = [
     "DTYPES",
     "FLAGS",
     "MAX_BINS",
+    "MT_STATE_BYTES",
     "SOURCE",
     "Kernel",
     "applies",

@@ -184,6 +184,15 @@ def test_kernel_draws_are_torch_rand_bit_for_bit(dtype) -> None:
     with pytest.raises(ValueError, match="on the CPU"):
         kern.uniform((3,), None, torch.device("meta"), dtype)
 
+    class ShortState:  # a generator whose state is smaller than the kernel reads: refused before any read
+        device = torch.device("cpu")
+
+        def get_state(self) -> torch.Tensor:
+            return torch.zeros(native.MT_STATE_BYTES - 8, dtype=torch.uint8)
+
+    with pytest.raises(ValueError, match="unexpected CPU generator state"):
+        kern.uniform((3,), ShortState(), cpu, dtype)  # type: ignore[arg-type]
+
 
 @needs_kernel
 def test_draw_check_fails_for_a_wrong_replica_and_torch_rand_is_used(monkeypatch) -> None:
