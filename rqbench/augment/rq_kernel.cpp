@@ -60,7 +60,8 @@ void make_tables(const T* __restrict lo, const T* __restrict hi, const T* cuts, 
         if (cuts_shared) {
             for (int64_t c = 0; c < C; ++c) row[c] = cuts[k];
         } else {
-            for (int64_t c = 0; c < C; ++c) row[c] = cuts[c * m + k];
+#pragma omp simd
+            for (int64_t c = 0; c < C; ++c) row[c] = cuts[c * m + k];  // a strided gather per row
         }
     }
     if (!cuts_shared) {
@@ -87,26 +88,27 @@ void make_tables(const T* __restrict lo, const T* __restrict hi, const T* cuts, 
         const T* left = k == 0 ? lo : E + (k - 1) * C;
         const T* right = k == m ? hi : E + k * C;
         T* row = V + k * C;
-        for (int64_t c = 0; c < C; ++c) {
-            const T f = frac != nullptr ? frac[c * n + k] : static_cast<T>(0.5);
-            const T span = right[c] - left[c];
-            const T step = f * span;
-            row[c] = left[c] + step;
+        if (frac != nullptr) {
+#pragma omp simd
+            for (int64_t c = 0; c < C; ++c) row[c] = left[c] + frac[c * n + k] * (right[c] - left[c]);
+        } else {
+            for (int64_t c = 0; c < C; ++c) row[c] = left[c] + static_cast<T>(0.5) * (right[c] - left[c]);
         }
     }
 }
 
-// The rows of a C-channel table (rows of C) repeated across the first `lanes` lanes of per-lane
-// rows of stride L (lane l holds channel l % C). An element loop: C may be 3, and a memcpy per
-// repeat cost more than the lookup itself for point clouds.
+// The rows of a C-channel table (rows of C) repeated across the first `lanes` lanes (a multiple of
+// C) of per-lane rows of stride L (lane l holds channel l % C), by doubling the filled prefix: a
+// memcpy per C-float repeat cost more than the lookup itself for point clouds (C = 3).
 template <typename T>
 void tile_rows(const T* __restrict src, int rows, int64_t C, T* __restrict dst, int64_t L, int64_t lanes) {
     for (int k = 0; k < rows; ++k) {
-        const T* row = src + k * C;
         T* out = dst + k * L;
-        for (int64_t l = 0, c = 0; l < lanes; ++l) {
-            out[l] = row[c];
-            c = c + 1 == C ? 0 : c + 1;
+        std::memcpy(out, src + k * C, sizeof(T) * C);
+        for (int64_t have = C; have < lanes;) {  // double the filled prefix: log2(lanes / C) copies
+            const int64_t len = std::min(have, lanes - have);
+            std::memcpy(out + have, out, sizeof(T) * len);
+            have += len;
         }
     }
 }
