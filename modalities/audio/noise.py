@@ -87,6 +87,16 @@ def colored_noise(n: int, rng: np.random.Generator, exponent: float) -> np.ndarr
     return noise / (np.sqrt(np.mean(noise**2)) + 1e-12)
 
 
+#: The ranges a background recipe is drawn from, uniformly (per clip in :func:`background`, per corpus in
+#: :func:`draw_recipe`): the hiss's level below the pink noise (dB), the share of recipes with mains hum,
+#: its level below the pink noise (dB), the mains frequencies (Hz), each harmonic's falloff (dB).
+HISS_DB = (6.0, 20.0)
+HUM_SHARE = 0.5
+HUM_DB = (0.0, 15.0)
+MAINS_HZ = (50.0, 60.0)
+FALLOFF_DB = (3.0, 9.0)
+
+
 @dataclass(frozen=True)
 class NoiseRecipe:
     """What a background sounds like, apart from its random realization: white hiss ``hiss_db`` below
@@ -102,11 +112,11 @@ class NoiseRecipe:
 def draw_recipe(rng: np.random.Generator) -> NoiseRecipe:
     """A recipe drawn as :func:`background` draws one per clip: hiss 6-20 dB, hum for half of the
     draws at 0-15 dB, 50 or 60 Hz, harmonics falling 3-9 dB each."""
-    hiss_db = float(rng.uniform(6, 20))
-    hum = bool(rng.random() < 0.5)
-    hum_db = float(rng.uniform(0, 15))
-    hum_hz = float(rng.choice([50.0, 60.0]))
-    falloff = tuple(float(v) for v in rng.uniform(3, 9, size=5))
+    hiss_db = float(rng.uniform(*HISS_DB))
+    hum = bool(rng.random() < HUM_SHARE)
+    hum_db = float(rng.uniform(*HUM_DB))
+    hum_hz = float(rng.choice(MAINS_HZ))
+    falloff = tuple(float(v) for v in rng.uniform(*FALLOFF_DB, size=5))
     return NoiseRecipe(hiss_db, hum_hz if hum else None, hum_db, falloff)  # type: ignore[arg-type]
 
 
@@ -138,12 +148,12 @@ def mains_hum(
 ) -> np.ndarray:
     """``n`` samples of unit-RMS mains hum: 50 or 60 Hz and its harmonics 2-5, each with a random
     phase and a level falling 3 to 9 dB per harmonic (frequency and falloffs from ``recipe`` if given)."""
-    base = float(rng.choice([50.0, 60.0])) if recipe is None or recipe.hum_hz is None else recipe.hum_hz
+    base = float(rng.choice(MAINS_HZ)) if recipe is None or recipe.hum_hz is None else recipe.hum_hz
     t = np.arange(n, dtype=np.float64) / sample_rate
     level, hum = 1.0, np.zeros(n)
     for k in range(1, 6):
         hum += level * np.sin(2 * np.pi * k * base * t + rng.uniform(0, 2 * np.pi))
-        level *= 10.0 ** (-(rng.uniform(3, 9) if recipe is None else recipe.falloff_db[k - 1]) / 20.0)
+        level *= 10.0 ** (-(rng.uniform(*FALLOFF_DB) if recipe is None else recipe.falloff_db[k - 1]) / 20.0)
     return hum / (np.sqrt(np.mean(hum**2)) + 1e-12)
 
 
@@ -154,10 +164,10 @@ def background(
     half of the draws, mains hum 0-15 dB below it (see the module docstring). With ``recipe`` the
     levels and the hum are the recipe's and only the noise and the hum's phases are drawn."""
     noise = colored_noise(n, rng, 1.0)
-    hiss_db = rng.uniform(6, 20) if recipe is None else recipe.hiss_db
+    hiss_db = rng.uniform(*HISS_DB) if recipe is None else recipe.hiss_db
     noise = noise + 10.0 ** (-hiss_db / 20.0) * colored_noise(n, rng, 0.0)
-    if (rng.random() < 0.5) if recipe is None else recipe.hum_hz is not None:
-        hum_db = rng.uniform(0, 15) if recipe is None else recipe.hum_db
+    if (rng.random() < HUM_SHARE) if recipe is None else recipe.hum_hz is not None:
+        hum_db = rng.uniform(*HUM_DB) if recipe is None else recipe.hum_db
         noise = noise + 10.0 ** (-hum_db / 20.0) * mains_hum(n, rng, sample_rate, recipe)
     return noise / (np.sqrt(np.mean(noise**2)) + 1e-12)
 
