@@ -327,10 +327,11 @@ int64_t quantize_impl(const T* x, T* out, int64_t S, int64_t A, int64_t C, int64
             }
         }
     } else {
-        // Channel-last (B == 1): blocks of L lanes, lane l is channel l % C; tables tiled to L lanes.
+        // Channel-last (B == 1): lane l is channel l % C. Whole periods of P = lcm(C, lanes) elements
+        // take the register paths (range_periodic, lookup_periodic_n), the rest blocks of L lanes
+        // with per-lane tables (lookup_lanes). The register paths need a period that tiles L and at
+        // least two periods a sample; otherwise periods == 0 and the block loops do the whole sample.
         const int64_t L = lane_block(C);
-        // The register path (lookup_periodic) needs a period that tiles L and at least two periods a
-        // sample; otherwise periods == 0 and the per-lane loops over blocks of L do the whole sample.
         const int64_t P = C / gcd(C, kLanes<T>) * kLanes<T>;
         const int64_t periods = (L % P == 0 && A * C >= 2 * P) ? A * C / P : 0;
 #pragma omp parallel num_threads(nt) reduction(+ : bad)
