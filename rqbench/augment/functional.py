@@ -66,6 +66,11 @@ def draw_dtype(data_dtype: torch.dtype) -> torch.dtype:
     return torch.float64 if data_dtype == torch.float64 else torch.float32
 
 
+def uniform_cuts(bins: int, device: torch.device, dtype: torch.dtype) -> Tensor:
+    """The ``(n - 1,)`` cut points ``k / n`` of evenly spaced bins (``spacing="uniform"``), shared by all quantizers."""
+    return torch.arange(1, bins, device=device, dtype=dtype) / bins
+
+
 def draw_fractions(
     shape: tuple[int, ...],
     bins: int,
@@ -88,7 +93,7 @@ def draw_fractions(
     if spacing == "random":
         cuts = uniform((*shape, bins - 1), generator, device, dtype)
     else:
-        cuts = torch.arange(1, bins, device=device, dtype=dtype) / bins
+        cuts = uniform_cuts(bins, device, dtype)
     frac = uniform((*shape, bins), generator, device, dtype) if values == "random" else None
     return cuts, frac
 
@@ -335,22 +340,26 @@ def _quantize_native(
     drawn = shape4[0] if chosen is None else chosen.numel()
     if chosen is not None:
         rows = torch.full((shape4[0],), -1, dtype=torch.int64).index_copy_(0, chosen, torch.arange(drawn))
-    if drawn:
-        cuts, frac = draw_fractions(
-            (drawn, shape4[2]),
-            bins,
-            spacing=spacing,
-            values=values,
-            generator=generator,
-            device=x.device,
-            dtype=draw_dtype(x.dtype),  # x.dtype itself for the kernel's float32/float64
-            uniform=kern.uniform
-            if kern.exact_draws and (generator is None or generator.device.type == "cpu")
-            else rand,
+    if drawn and kern.exact_draws and (generator is None or generator.device.type == "cpu"):
+        # The draws are made inside the kernel's call (its replica of torch.rand, same numbers and order).
+        shared = None if spacing == "random" else uniform_cuts(bins, x.device, x.dtype)
+        q, bad = kern.quantize_drawing(
+            x4, bins, generator, drawn, shared_cuts=shared, random_values=values == "random", rows=rows
         )
-    else:  # nothing chosen: eager draws nothing either; the kernel only checks and copies
-        cuts, frac = torch.empty(0, dtype=x.dtype), None
-    q, bad = kern.quantize(x4, bins, cuts.contiguous(), frac, rows)
+    else:
+        if drawn:
+            cuts, frac = draw_fractions(
+                (drawn, shape4[2]),
+                bins,
+                spacing=spacing,
+                values=values,
+                generator=generator,
+                device=x.device,
+                dtype=draw_dtype(x.dtype),  # x.dtype itself for the kernel's float32/float64
+            )
+        else:  # nothing chosen: eager draws nothing either; the kernel only checks and copies
+            cuts, frac = torch.empty(0, dtype=x.dtype), None
+        q, bad = kern.quantize(x4, bins, cuts.contiguous(), frac, rows)
     if bad:
         raise _nonfinite_error(bool(torch.isnan(x4).any()))
     return q.view(x.shape), chosen

@@ -3,10 +3,11 @@
 One call over a contiguous ``(S, A, C, B)`` input (samples, axes before the channel axis,
 channels, axes after it) does, per sample while it is in cache, the per-channel minimum and
 maximum, each quantizer's sorted edges and values from the same uniform draws the eager path
-makes (drawn first, in the eager order, by :meth:`Kernel.uniform`: a replica of torch's CPU
-generator that gives ``torch.rand``'s numbers and generator state bit for bit, checked against
-``torch.rand`` when the kernel loads, :func:`draws_match_torch`; ``torch.rand`` itself where the
-check fails or the generator is not a CPU one), and the lookup ``v_k, k = #{j : a_j <= x}``
+makes (drawn first, in the eager order, inside the same call by :meth:`Kernel.quantize_drawing`
+with the kernel's replica of torch's CPU generator, which gives ``torch.rand``'s numbers and
+generator state bit for bit and is checked against ``torch.rand`` when the kernel loads,
+:func:`draws_match_torch`; ``torch.rand`` itself, then :meth:`Kernel.quantize`, where the check
+fails or the generator is not a CPU one), and the lookup ``v_k, k = #{j : a_j <= x}``
 (Wu et al. 2023, Sec. 3.1, eqs. (1)-(4); the reference computes the same map as an n-fold
 membership mask, microsoft/random_quantize ``randomized_quantization.py``
 ``RandomizedQuantizationAugModule.forward``). The kernel is compiled without floating-point
@@ -117,7 +118,24 @@ class Kernel:
         for suffix in DTYPES.values():
             fn = getattr(self.lib, f"rq_quantize_{suffix}")
             fn.restype = _i64
-            fn.argtypes = [_ptr, _ptr, _i64, _i64, _i64, _i64, _int, _ptr, _int, _ptr, _ptr, _int]
+            fn.argtypes = [
+                _ptr,
+                _ptr,
+                _i64,
+                _i64,
+                _i64,
+                _i64,
+                _int,
+                _ptr,
+                _int,
+                _ptr,
+                _ptr,
+                _int,
+                _ptr,
+                _ptr,
+                _i64,
+                _int,
+            ]
             draw = getattr(self.lib, f"rq_uniform_{suffix}")
             draw.restype = None
             draw.argtypes = [_ptr, _ptr, _i64]
@@ -135,12 +153,9 @@ class Kernel:
         runs on a copy of the generator's state, which is then set back (not atomic: another thread
         drawing from the same generator meanwhile would be overwritten; RQ draws from one thread). Same
         signature as :func:`rqbench.augment.base.rand`; ``device`` must be the CPU."""
-        if device.type != "cpu" or (generator is not None and generator.device.type != "cpu"):
+        if device.type != "cpu":
             raise ValueError(f"the kernel's draws are made on the CPU, got device {device}")
-        gen = generator if generator is not None else torch.default_generator
-        state = gen.get_state()
-        if state.dtype != torch.uint8 or state.numel() < MT_STATE_BYTES:  # the kernel reads this many bytes
-            raise ValueError(f"unexpected CPU generator state ({state.numel()} bytes of {state.dtype})")
+        gen, state = _generator_state(generator)
         out = torch.empty(shape, dtype=dtype)
         getattr(self.lib, f"rq_uniform_{DTYPES[dtype]}")(state.data_ptr(), out.data_ptr(), out.numel())
         gen.set_state(state)
@@ -163,6 +178,48 @@ class Kernel:
             The output and how many ``(sample, channel)`` of ``x`` hold NaN or inf (every sample is
             checked; the output is meaningless unless that is 0).
         """
+        return self._run(x, bins, cuts, cuts.ndim == 1, frac, rows, None, None, 0, False)
+
+    def quantize_drawing(
+        self,
+        x: Tensor,
+        bins: int,
+        generator: torch.Generator | None,
+        drawn: int,
+        *,
+        shared_cuts: Tensor | None,
+        random_values: bool,
+        rows: Tensor | None = None,
+    ) -> tuple[Tensor, int]:
+        """:meth:`quantize` with the draws made inside the same call from ``generator`` (``None``: torch's
+        default CPU generator), exactly as :func:`~rqbench.augment.functional.draw_fractions` with
+        ``uniform=self.uniform`` would make them: ``(drawn, C, n - 1)`` cuts unless ``shared_cuts`` (the
+        ``(n - 1,)`` sorted points of uniform spacing) is given, then ``(drawn, C, n)`` value draws if
+        ``random_values``. One call instead of three saves the per-call costs that dominate small
+        inputs. Only where :attr:`exact_draws` holds (the caller checks)."""
+        gen, state = _generator_state(generator)
+        c = x.shape[2]
+        count = (0 if shared_cuts is not None else drawn * c * (bins - 1)) + (drawn * c * bins if random_values else 0)
+        draws = torch.empty(count, dtype=x.dtype)
+        cuts = shared_cuts if shared_cuts is not None else draws
+        result = self._run(x, bins, cuts, shared_cuts is not None, None, rows, state, draws, drawn, random_values)
+        gen.set_state(state)
+        return result
+
+    def _run(
+        self,
+        x: Tensor,
+        bins: int,
+        cuts: Tensor,
+        cuts_shared: bool,
+        frac: Tensor | None,
+        rows: Tensor | None,
+        state: Tensor | None,
+        draws: Tensor | None,
+        drawn: int,
+        draw_frac: bool,
+    ) -> tuple[Tensor, int]:
+        """One call of ``rq_quantize_*`` (draws first when ``state`` is given)."""
         s, a, c, b = x.shape
         out = torch.empty_like(x)
         fn = getattr(self.lib, f"rq_quantize_{DTYPES[x.dtype]}")
@@ -175,12 +232,28 @@ class Kernel:
             b,
             bins,
             cuts.data_ptr(),
-            int(cuts.ndim == 1),
+            int(cuts_shared),
             None if frac is None else frac.data_ptr(),
             None if rows is None else rows.data_ptr(),
             torch.get_num_threads(),
+            None if state is None else state.data_ptr(),
+            None if draws is None else draws.data_ptr(),
+            drawn,
+            int(draw_frac),
         )
         return out, int(bad)
+
+
+def _generator_state(generator: torch.Generator | None) -> tuple[torch.Generator, Tensor]:
+    """The CPU generator to draw from (``None``: torch's default one) and a copy of its state, checked to be
+    as long as the kernel's replica reads."""
+    if generator is not None and generator.device.type != "cpu":
+        raise ValueError(f"the kernel's draws are made on the CPU, got a generator on {generator.device}")
+    gen = generator if generator is not None else torch.default_generator
+    state = gen.get_state()
+    if state.dtype != torch.uint8 or state.numel() < MT_STATE_BYTES:  # the kernel reads this many bytes
+        raise ValueError(f"unexpected CPU generator state ({state.numel()} bytes of {state.dtype})")
+    return gen, state
 
 
 def draws_match_torch(kern: Kernel) -> bool:

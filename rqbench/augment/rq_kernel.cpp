@@ -98,18 +98,17 @@ void make_tables(const T* __restrict lo, const T* __restrict hi, const T* cuts, 
 }
 
 // The rows of a C-channel table (rows of C) repeated across the first `lanes` lanes (a multiple of
-// C) of per-lane rows of stride L (lane l holds channel l % C), by doubling the filled prefix: a
-// memcpy per C-float repeat cost more than the lookup itself for point clouds (C = 3).
+// C) of per-lane rows of stride L (lane l holds channel l % C): one gather per vector through
+// `channel` (channel[l] = l % C, built once per thread). A memcpy per C-float repeat, and later
+// log2(lanes / C) doubling memcpys per row, cost more than the lookup itself for point clouds (C = 3).
 template <typename T>
-void tile_rows(const T* __restrict src, int rows, int64_t C, T* __restrict dst, int64_t L, int64_t lanes) {
+void tile_rows(const T* __restrict src, int rows, int64_t C, T* __restrict dst, int64_t L, int64_t lanes,
+               const int32_t* __restrict channel) {
     for (int k = 0; k < rows; ++k) {
-        T* out = dst + k * L;
-        std::memcpy(out, src + k * C, sizeof(T) * C);
-        for (int64_t have = C; have < lanes;) {  // double the filled prefix: log2(lanes / C) copies
-            const int64_t len = std::min(have, lanes - have);
-            std::memcpy(out + have, out, sizeof(T) * len);
-            have += len;
-        }
+        const T* __restrict row = src + k * C;
+        T* __restrict out = dst + k * L;
+#pragma omp simd
+        for (int64_t l = 0; l < lanes; ++l) out[l] = row[channel[l]];
     }
 }
 
@@ -272,6 +271,63 @@ void range_periodic(const T* __restrict x, int64_t periods, int64_t P, T* __rest
     }
 }
 
+// The same walk for periods of G vectors (G = P / W <= kMaxChains), read front to back with
+// K = G * (kMaxChains / G) independent accumulator chains, chain j holding vector group j % G: no
+// strided reads and no single min/max dependency chain (both bound range_periodic, measured).
+constexpr int kMaxChains = 8;
+
+template <typename T, int G>
+void range_chains(const T* __restrict x, int64_t periods, T* __restrict mn, T* __restrict mx, T* __restrict z) {
+    constexpr int64_t W = kLanes<T>;
+    constexpr int K = G * (kMaxChains / G);
+    constexpr int64_t P = G * W;
+    const vec_t<T> zero = splat(static_cast<T>(0));
+    vec_t<T> lo[K], hi[K], bad[K];
+    for (int j = 0; j < K; ++j) {
+        lo[j] = load(mn + (j % G) * W);
+        hi[j] = load(mx + (j % G) * W);
+        bad[j] = j < G ? load(z + j * W) : zero;
+    }
+    auto fold = [&](int j, const T* p) {
+        const vec_t<T> v = load(p);
+        lo[j] = v < lo[j] ? v : lo[j];
+        hi[j] = v > hi[j] ? v : hi[j];
+        bad[j] += v * zero;
+    };
+    constexpr int64_t per = K / G;  // periods per step of all K chains
+    int64_t p = 0;
+    for (; p + per <= periods; p += per) {
+        const T* xp = x + p * P;
+        for (int j = 0; j < K; ++j) fold(j, xp + j * W);
+    }
+    for (; p < periods; ++p) {
+        for (int g = 0; g < G; ++g) fold(g, x + p * P + g * W);
+    }
+    for (int j = G; j < K; ++j) {
+        const int g = j % G;
+        lo[g] = lo[j] < lo[g] ? lo[j] : lo[g];
+        hi[g] = hi[j] > hi[g] ? hi[j] : hi[g];
+        bad[g] += bad[j];
+    }
+    for (int g = 0; g < G; ++g) {
+        store(mn + g * W, lo[g]);
+        store(mx + g * W, hi[g]);
+        store(z + g * W, bad[g]);
+    }
+}
+
+// range_chains for G = P / W when G <= kMaxChains, else range_periodic.
+template <typename T, int G = 1>
+void range_any(const T* x, int64_t periods, int64_t P, T* mn, T* mx, T* z) {
+    if constexpr (G > kMaxChains) {
+        range_periodic<T>(x, periods, P, mn, mx, z);
+    } else if (P == G * kLanes<T>) {
+        range_chains<T, G>(x, periods, mn, mx, z);
+    } else {
+        range_any<T, G + 1>(x, periods, P, mn, mx, z);
+    }
+}
+
 // Min and max of a contiguous run, folded into lo/hi; bad becomes NaN if the run holds NaN or inf.
 template <typename T>
 inline void fold_range(const T* __restrict run, int64_t len, T& lo, T& hi, T& bad) {
@@ -328,7 +384,7 @@ int64_t quantize_impl(const T* x, T* out, int64_t S, int64_t A, int64_t C, int64
         }
     } else {
         // Channel-last (B == 1): lane l is channel l % C. Whole periods of P = lcm(C, lanes) elements
-        // take the register paths (range_periodic, lookup_periodic_n), the rest blocks of L lanes
+        // take the register paths (range_any, lookup_periodic_n), the rest blocks of L lanes
         // with per-lane tables (lookup_lanes). The register paths need a period that tiles L and at
         // least two periods a sample; otherwise periods == 0 and the block loops do the whole sample.
         const int64_t L = lane_block(C);
@@ -339,6 +395,8 @@ int64_t quantize_impl(const T* x, T* out, int64_t S, int64_t A, int64_t C, int64
             std::vector<T> mn(L), mx(L), z(L), lo(C), hi(C), width(C);
             std::vector<T> Ec(static_cast<size_t>(C) * std::max(1, m)), Vc(static_cast<size_t>(C) * n);
             std::vector<T> E(static_cast<size_t>(L) * std::max(1, m)), V(static_cast<size_t>(L) * n);
+            std::vector<int32_t> channel(L);  // lane l holds channel l % C
+            for (int64_t l = 0; l < L; ++l) channel[l] = static_cast<int32_t>(l % C);
 #pragma omp for schedule(static)
             for (int64_t s = 0; s < S; ++s) {
                 const int64_t total = A * C;
@@ -348,7 +406,7 @@ int64_t quantize_impl(const T* x, T* out, int64_t S, int64_t A, int64_t C, int64
                 std::fill(mx.begin(), mx.end(), -inf);
                 std::fill(z.begin(), z.end(), static_cast<T>(0));
                 const int64_t tail_start = periods * P;  // periods == 0: the lane loops do it all
-                if (periods) range_periodic<T>(xs, periods, P, mn.data(), mx.data(), z.data());
+                if (periods) range_any<T>(xs, periods, P, mn.data(), mx.data(), z.data());
                 for (int64_t start = tail_start; start < total; start += L) {
                     const int64_t len = std::min(L, total - start);
                     const T* __restrict xb = xs + start;
@@ -380,12 +438,20 @@ int64_t quantize_impl(const T* x, T* out, int64_t S, int64_t A, int64_t C, int64
                 const T* u = cuts_shared ? cuts : cuts + r * C * m;
                 const T* f = frac != nullptr ? frac + r * C * n : nullptr;
                 make_tables<T>(lo.data(), hi.data(), u, cuts_shared, f, C, n, Ec.data(), Vc.data(), width.data());
+                // With P == C (C a multiple of the vector width: tokens) the tables' own rows are the
+                // per-lane rows and there is no tail: no tiling.
+                const bool direct = periods && P == C;
                 const int64_t lanes = periods ? P : L;  // the register path's tail is shorter than P
-                tile_rows<T>(Ec.data(), m, C, E.data(), L, lanes);
-                tile_rows<T>(Vc.data(), n, C, V.data(), L, lanes);
+                if (!direct) {
+                    tile_rows<T>(Ec.data(), m, C, E.data(), L, lanes, channel.data());
+                    tile_rows<T>(Vc.data(), n, C, V.data(), L, lanes, channel.data());
+                }
                 if (periods) {
+                    const T* Et = direct ? Ec.data() : E.data();
+                    const T* Vt = direct ? Vc.data() : V.data();
+                    const int64_t stride = direct ? C : L;
                     with_fixed_bins(n, [&](auto fixed) {
-                        lookup_periodic_n<T, decltype(fixed)::value>(xs, os, periods, P, E.data(), V.data(), n, L);
+                        lookup_periodic_n<T, decltype(fixed)::value>(xs, os, periods, P, Et, Vt, n, stride);
                     });
                 }
                 for (int64_t start = tail_start; start < total; start += L) {
@@ -486,26 +552,47 @@ void uniform(uint8_t* state, T* out, int64_t count) {
 
 }  // namespace mt
 
+// quantize_impl, first drawing the quantizers' uniforms from a CPU generator's state (state != null,
+// see mt): R rows of C x (n - 1) cuts unless cuts_shared, then R rows of C x n value fractions if
+// draw_frac, into `draws`, in the order and with the numbers torch.rand would give (one stream:
+// two torch.rand calls in a row draw the same numbers as one call of their total count).
+template <typename T>
+int64_t draw_quantize(const T* x, T* out, int64_t S, int64_t A, int64_t C, int64_t B, int n, const T* cuts,
+                      int cuts_shared, const T* frac, const int64_t* row, int threads, uint8_t* state, T* draws,
+                      int64_t R, int draw_frac) {
+    if (state != nullptr) {
+        const int64_t n_cuts = cuts_shared ? 0 : R * C * (n - 1);
+        mt::uniform<T>(state, draws, n_cuts + (draw_frac ? R * C * n : 0));
+        if (!cuts_shared) cuts = draws;
+        if (draw_frac) frac = draws + n_cuts;
+    }
+    return quantize_impl<T>(x, out, S, A, C, B, n, cuts, cuts_shared, frac, row, threads);
+}
+
 }  // namespace
 
 extern "C" {
 
-int rq_kernel_version() { return 4; }
+int rq_kernel_version() { return 5; }
 
 int rq_max_bins() { return kMaxBins; }
 
 int64_t rq_quantize_f32(const float* x, float* out, int64_t S, int64_t A, int64_t C, int64_t B, int n,
-                        const float* cuts, int cuts_shared, const float* frac, const int64_t* row, int threads) {
-    return quantize_impl<float>(x, out, S, A, C, B, n, cuts, cuts_shared, frac, row, threads);
+                        const float* cuts, int cuts_shared, const float* frac, const int64_t* row, int threads,
+                        uint8_t* state, float* draws, int64_t R, int draw_frac) {
+    return draw_quantize<float>(x, out, S, A, C, B, n, cuts, cuts_shared, frac, row, threads, state, draws, R,
+                                draw_frac);
+}
+
+int64_t rq_quantize_f64(const double* x, double* out, int64_t S, int64_t A, int64_t C, int64_t B, int n,
+                        const double* cuts, int cuts_shared, const double* frac, const int64_t* row, int threads,
+                        uint8_t* state, double* draws, int64_t R, int draw_frac) {
+    return draw_quantize<double>(x, out, S, A, C, B, n, cuts, cuts_shared, frac, row, threads, state, draws, R,
+                                 draw_frac);
 }
 
 void rq_uniform_f32(uint8_t* state, float* out, int64_t count) { mt::uniform<float>(state, out, count); }
 
 void rq_uniform_f64(uint8_t* state, double* out, int64_t count) { mt::uniform<double>(state, out, count); }
-
-int64_t rq_quantize_f64(const double* x, double* out, int64_t S, int64_t A, int64_t C, int64_t B, int n,
-                        const double* cuts, int cuts_shared, const double* frac, const int64_t* row, int threads) {
-    return quantize_impl<double>(x, out, S, A, C, B, n, cuts, cuts_shared, frac, row, threads);
-}
 
 }  // extern "C"

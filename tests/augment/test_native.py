@@ -23,7 +23,9 @@ needs_kernel = pytest.mark.skipif(
 # point clouds (C = 3), tokens (C = 64, 33: lane blocks that are and are not multiples of the vector),
 # a 2-d (samples, channels) input, rows shorter and longer than two vectors, channels too many to tile,
 # and for the channel-last register path (periods of lcm(C, vector lanes)): one channel (3 periods and a
-# tail) and 16 channels (33 periods, odd, no tail); (4, 100, 3) and (2, 70, 33) end in a partial period.
+# tail) and 16 channels (33 periods, odd, no tail); (4, 100, 3) and (2, 70, 33) end in a partial period;
+# for its range pass's accumulator chains (G = period / lanes vectors: 1, 3, 4, 5, 7, 8 in float32, more in
+# float64): full rounds of all chains, leftover periods and a tail for C = 1, 7, 10 and 128.
 LAYOUTS = [
     ((6, 3, 20, 24), 1, 1),
     ((5, 1, 16, 12), 1, 1),
@@ -38,6 +40,10 @@ LAYOUTS = [
     ((2, 3, 5000), -1, 1),
     ((3, 50, 1), -1, 1),
     ((2, 33, 16), -1, 1),
+    ((3, 700, 1), -1, 1),
+    ((2, 90, 7), -1, 1),
+    ((2, 64, 10), -1, 1),
+    ((2, 21, 128), -1, 1),
 ]
 
 
@@ -86,17 +92,17 @@ def test_kernel_is_used_and_quantizes() -> None:
     calls = []
     kern = native.kernel()
     assert kern is not None
-    original = kern.quantize
+    original = kern._run
 
     def spy(*args, **kwargs):
         calls.append(1)
         return original(*args, **kwargs)
 
-    kern.quantize = spy  # type: ignore[method-assign]
+    kern._run = spy  # type: ignore[method-assign]
     try:
         out = randomized_quantization(x, 5, generator=torch.Generator().manual_seed(0))
     finally:
-        del kern.quantize
+        del kern._run
     assert calls == [1]
     for s, c in itertools.product(range(4), range(3)):
         vals = out[s, c].unique()
