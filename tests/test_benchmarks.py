@@ -23,3 +23,13 @@ def test_mask_baseline_equals_rqbench(shape, channel_dim, bins) -> None:
     )
     mask = rq_speed.mask_based(x, bins, channel_dim, torch.Generator().manual_seed(0))
     torch.testing.assert_close(ours, mask, rtol=0, atol=0)
+
+
+def test_round_ratios_pair_calls_of_the_same_round() -> None:
+    """Known answer: ratios 2, 4, 6, 8, 10 (inclusive quartiles 4, 6, 8), whatever each round's speed; a
+    slow round that slows both calls alike leaves its ratio unchanged."""
+    slow = [10.0, 1.0, 1.0, 1.0, 1.0]  # the first round ran 10x slower for both
+    fused = [2.0 * slow[0], 4.0, 6.0, 8.0, 10.0]
+    assert rq_speed.round_ratio_quartiles(fused, slow) == (4.0, 6.0, 8.0)
+    with pytest.raises(ValueError):
+        rq_speed.round_ratio_quartiles([1.0, 2.0], [1.0])
