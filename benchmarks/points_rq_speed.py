@@ -17,6 +17,8 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Sized
+from typing import cast
 
 import pandas as pd
 import torch
@@ -40,7 +42,8 @@ def measure(preset: str, steps: int, warmup: int, seed: int = 0) -> pd.DataFrame
     for spec in SPECS:
         cfg = make_config("points", "midnet", spec, preset, seed)
         dataset = modality.pretrain_dataset(cfg.preset)
-        method = build_method(cfg, modality, len(dataset))
+        size = len(cast(Sized, dataset))
+        method = build_method(cfg, modality, size)
         optimizer = build_optimizer(method, cfg.preset)
         gen = torch.Generator().manual_seed(seed)
         pipeline = modality.pipeline(spec, gen)
@@ -48,7 +51,7 @@ def measure(preset: str, steps: int, warmup: int, seed: int = 0) -> pd.DataFrame
         times, nodes = [], []
         method.train()
         for step in range(warmup + steps):
-            idx = torch.arange(step * bs, (step + 1) * bs) % len(dataset)
+            idx = torch.arange(step * bs, (step + 1) * bs) % size
             batch = collate(dataset, idx)
             tick = time.perf_counter()
             views = pipeline.views(batch, method.num_views, idx)
@@ -58,7 +61,7 @@ def measure(preset: str, steps: int, warmup: int, seed: int = 0) -> pd.DataFrame
             optimizer.step()
             if step >= warmup:
                 times.append(time.perf_counter() - tick)
-                depth = method.backbone.depth
+                depth = cast(int, method.backbone.depth)  # the O-CNN backbone's octree depth
                 nodes.append(float(build_octree(views.queries[0], depth).nnum_nempty[depth]) / bs)
         rows.append(
             {

@@ -41,8 +41,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence, Sized
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 import torch
@@ -273,7 +274,7 @@ def measure_compile_cost(device: torch.device) -> dict[str, dict[str, float]]:
     return result
 
 
-def _time_rq_calls(modules: list[torch.nn.Module], spent: list[float]) -> None:
+def _time_rq_calls(modules: Sequence[torch.nn.Module], spent: list[float]) -> None:
     """Wrap each RQ module's ``forward`` so the seconds it takes add up in ``spent[0]``."""
     for module in modules:
         inner = module.forward
@@ -284,7 +285,7 @@ def _time_rq_calls(modules: list[torch.nn.Module], spent: list[float]) -> None:
             spent[0] += time.perf_counter() - start
             return out
 
-        module.forward = timed  # type: ignore[method-assign]
+        module.forward = timed
 
 
 def measure_training(steps: int, warmup: int) -> pd.DataFrame:
@@ -296,7 +297,7 @@ def measure_training(steps: int, warmup: int) -> pd.DataFrame:
     from rqbench.train.loop import build_method
     from rqbench.train.optim import build_optimizer
 
-    rows = []
+    rows: list[dict[str, object]] = []
     for name, method_name, spec in TRAINING:
         try:
             cfg = make_config(name, method_name, spec, "quick", 0)
@@ -308,7 +309,8 @@ def measure_training(steps: int, warmup: int) -> pd.DataFrame:
         bs = cfg.preset.batch_size
         row: dict[str, object] = {"modality": name, "spec": spec, "batch": bs}
         for backend in ("eager", "compiled"):
-            method = build_method(cfg, modality, len(dataset))
+            size = len(cast(Sized, dataset))
+            method = build_method(cfg, modality, size)
             optimizer = build_optimizer(method, cfg.preset)
             pipeline = modality.pipeline(cfg.aug, torch.Generator().manual_seed(0), order=cfg.order)
             rqs = [m for m in pipeline.modules() if isinstance(m, RandomizedQuantization)]
@@ -319,7 +321,7 @@ def measure_training(steps: int, warmup: int) -> pd.DataFrame:
             method.train()
             step_times, rq_times = [], []
             for step in range(warmup + steps):
-                idx = torch.arange(step * bs, (step + 1) * bs) % len(dataset)
+                idx = torch.arange(step * bs, (step + 1) * bs) % size
                 batch = collate(dataset, idx)
                 spent[0] = 0.0
                 tick = time.perf_counter()
