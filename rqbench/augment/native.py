@@ -43,6 +43,12 @@ from torch import Tensor
 from rqbench.cache import cache_root
 
 SOURCE = Path(__file__).with_name("rq_kernel.cpp")
+#: The kernel's source as this module was imported with: a process builds and loads the kernel that
+#: matches its own wrappers even if the file changes on disk while it runs (a checkout updated under a
+#: running bench once loaded a kernel of a newer call signature through the old wrappers and crashed).
+_SOURCE_AT_IMPORT: tuple[Path, bytes] = (SOURCE, SOURCE.read_bytes())
+#: What ``rq_kernel_version()`` of a kernel these wrappers can call returns (bumped with its C signature).
+KERNEL_VERSION = 5
 #: No -ffast-math and no FMA contraction: the kernel must round exactly as torch's eager ops do.
 FLAGS: tuple[str, ...] = (
     "-O3",
@@ -84,29 +90,40 @@ def _cpu_identity() -> str:
     return "\n".join(sorted(set(lines)))
 
 
+def source_bytes() -> bytes:
+    """The kernel source to build: as it was when this module was imported (``SOURCE`` re-read if it was
+    pointed elsewhere since, as the tests do)."""
+    path, text = _SOURCE_AT_IMPORT
+    return text if SOURCE == path else SOURCE.read_bytes()
+
+
 def library_path(cxx: str) -> Path:
     """Where the kernel built by ``cxx`` for this CPU lives (a new name when anything it depends on changes)."""
     version = subprocess.run([cxx, "--version"], capture_output=True, text=True, check=False).stdout
     key = hashlib.sha256()
-    for part in (SOURCE.read_bytes(), " ".join(FLAGS).encode(), version.encode(), _cpu_identity().encode()):
+    for part in (source_bytes(), " ".join(FLAGS).encode(), version.encode(), _cpu_identity().encode()):
         key.update(part)
         key.update(b"\0")
     return cache_root() / "kernels" / f"rq_kernel-{key.hexdigest()[:16]}.so"
 
 
 def build(cxx: str, target: Path) -> None:
-    """Compile the kernel to ``target`` (written atomically: concurrent builds never see half a file)."""
+    """Compile :func:`source_bytes` to ``target`` (written atomically: concurrent builds never see half a file)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=target.stem + "-", suffix=".so.tmp", dir=target.parent)
     os.close(fd)
+    src_fd, src = tempfile.mkstemp(prefix=target.stem + "-", suffix=".cpp", dir=target.parent)
+    with os.fdopen(src_fd, "wb") as handle:
+        handle.write(source_bytes())
     try:
-        result = subprocess.run([cxx, *FLAGS, str(SOURCE), "-o", tmp], capture_output=True, text=True, check=False)
+        result = subprocess.run([cxx, *FLAGS, src, "-o", tmp], capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise RuntimeError(f"{cxx} failed ({result.returncode}): {result.stderr.strip()[-2000:]}")
         os.replace(tmp, target)
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        for leftover in (tmp, src):
+            if os.path.exists(leftover):
+                os.unlink(leftover)
 
 
 class Kernel:
@@ -115,6 +132,12 @@ class Kernel:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.lib = ctypes.CDLL(str(path))
+        found = self.lib.rq_kernel_version()
+        if found != KERNEL_VERSION:  # calling another signature through these wrappers would crash
+            raise RuntimeError(
+                f"{path} is kernel version {found}, these wrappers call version {KERNEL_VERSION}; "
+                "restart the process (its source changed since it started) or clear ~/.cache/rqbench/kernels"
+            )
         for suffix in DTYPES.values():
             fn = getattr(self.lib, f"rq_quantize_{suffix}")
             fn.restype = _i64
@@ -333,6 +356,7 @@ def main() -> int:
 __all__ = [
     "DTYPES",
     "FLAGS",
+    "KERNEL_VERSION",
     "MAX_BINS",
     "MT_STATE_BYTES",
     "SOURCE",
@@ -345,5 +369,6 @@ __all__ = [
     "library_path",
     "main",
     "reset",
+    "source_bytes",
     "unavailable_reason",
 ]

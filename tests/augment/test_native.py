@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -288,3 +289,51 @@ def test_library_is_cached_by_source_and_rebuilt_when_it_changes(tmp_path, monke
     assert built.exists() and os.access(built, os.R_OK)
     assert [p.name for p in Path(built.parent).iterdir()] == [built.name]  # nothing temporary left
     assert native.Kernel(built).lib.rq_kernel_version() >= 1
+
+
+def test_the_kernel_built_is_the_source_this_process_imported(tmp_path, monkeypatch) -> None:
+    """A source file changed on disk after import (a checkout updated under a running bench) changes neither
+    the library's name nor what is compiled: the process keeps the kernel its wrappers were written for."""
+    source = tmp_path / "rq_kernel.cpp"
+    source.write_bytes(native.source_bytes())
+    monkeypatch.setattr(native, "SOURCE", source)
+    monkeypatch.setattr(native, "_SOURCE_AT_IMPORT", (source, source.read_bytes()))
+    monkeypatch.setenv("RQBENCH_CACHE", str(tmp_path))
+    cxx = native.compiler() or "g++"
+    before = native.library_path(cxx) if native.compiler() else None
+    source.write_text("int rq_kernel_version() { return 999; }  // a newer, incompatible source\n")
+    assert native.source_bytes() != source.read_bytes()
+    assert native.source_bytes() == native._SOURCE_AT_IMPORT[1]
+    if before is not None:
+        assert native.library_path(cxx) == before
+    # Pointing SOURCE at another file (as the other tests do) still reads that file.
+    other = tmp_path / "other.cpp"
+    other.write_text("// other\n")
+    monkeypatch.setattr(native, "SOURCE", other)
+    assert native.source_bytes() == b"// other\n"
+
+
+@pytest.mark.skipif(native.compiler() is None, reason="no C++ compiler")
+def test_a_kernel_of_another_version_is_refused_and_eager_is_used(tmp_path, monkeypatch) -> None:
+    """Calling a kernel of another C signature through these wrappers would crash the process; it is refused
+    with a reason that names the fix, and RQ runs eager (same output)."""
+    cxx = native.compiler()
+    assert cxx is not None
+    stub = tmp_path / "stub.cpp"
+    stub.write_text(f'extern "C" int rq_kernel_version() {{ return {native.KERNEL_VERSION - 1}; }}\n')
+    lib = tmp_path / "stub.so"
+    subprocess.run([cxx, "-shared", "-fPIC", str(stub), "-o", str(lib)], check=True)
+    with pytest.raises(RuntimeError, match=f"kernel version {native.KERNEL_VERSION - 1}.*restart the process"):
+        native.Kernel(lib)
+    monkeypatch.setattr(native, "library_path", lambda _cxx: lib)
+    native.reset()
+    try:
+        assert native.kernel() is None
+        assert "restart the process" in (native.unavailable_reason() or "")
+        x = torch.randn(2, 3, 8, 8)
+        auto = randomized_quantization(x, 8, generator=torch.Generator().manual_seed(0))
+        slow = randomized_quantization(x, 8, generator=torch.Generator().manual_seed(0), backend="eager")
+        assert torch.equal(bits(auto), bits(slow))
+    finally:
+        monkeypatch.undo()
+        native.reset()
