@@ -25,6 +25,7 @@ doctor`` builds it if it is missing. Where no compiler is found or the build fai
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import hashlib
@@ -35,6 +36,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import torch
@@ -299,6 +301,29 @@ def draws_match_torch(kern: Kernel) -> bool:
     return True
 
 
+#: Kernels in the cache not loaded for this long are removed when a new one is built (a build per source
+#: version, compiler and CPU would otherwise pile up there).
+PRUNE_AFTER_S = 30 * 24 * 3600.0
+
+
+def prune(keep: Path, older_than_s: float = PRUNE_AFTER_S) -> list[Path]:
+    """Remove the other kernels in ``keep``'s folder last loaded more than ``older_than_s`` ago; return them.
+
+    Loading touches a kernel's modification time, so a kernel that any checkout still uses stays; one
+    removed by mistake is rebuilt on its next load (seconds). Errors (a file gone meanwhile) are ignored.
+    """
+    removed = []
+    cutoff = time.time() - older_than_s
+    for old in keep.parent.glob("rq_kernel-*.so"):
+        try:
+            if old != keep and old.stat().st_mtime < cutoff:
+                old.unlink()
+                removed.append(old)
+        except OSError:
+            continue
+    return removed
+
+
 @functools.cache
 def _load() -> Kernel | str:
     """The kernel, built if needed, or why it cannot be had here (cached for the process)."""
@@ -309,6 +334,9 @@ def _load() -> Kernel | str:
         path = library_path(cxx)
         if not path.exists():
             build(cxx, path)
+            prune(path)
+        with contextlib.suppress(OSError):  # a read-only cache still loads
+            os.utime(path)  # in use: pruning goes by the last load
         return Kernel(path)
     except (OSError, RuntimeError, AttributeError) as err:
         return f"building or loading the C++ kernel failed: {err}"
@@ -359,6 +387,7 @@ __all__ = [
     "KERNEL_VERSION",
     "MAX_BINS",
     "MT_STATE_BYTES",
+    "PRUNE_AFTER_S",
     "SOURCE",
     "Kernel",
     "applies",
@@ -368,6 +397,7 @@ __all__ = [
     "kernel",
     "library_path",
     "main",
+    "prune",
     "reset",
     "source_bytes",
     "unavailable_reason",

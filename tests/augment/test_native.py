@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -337,3 +338,15 @@ def test_a_kernel_of_another_version_is_refused_and_eager_is_used(tmp_path, monk
     finally:
         monkeypatch.undo()
         native.reset()
+
+
+def test_prune_removes_only_other_kernels_unused_for_long(tmp_path) -> None:
+    keep, recent, stale = (tmp_path / f"rq_kernel-{name}.so" for name in ("keep", "recent", "stale"))
+    other = tmp_path / "notes.txt"
+    for path in (keep, recent, stale, other):
+        path.write_bytes(b"x")
+    month_ago = time.time() - native.PRUNE_AFTER_S - 60
+    for path in (keep, stale, other):
+        os.utime(path, (month_ago, month_ago))
+    assert native.prune(keep) == [stale]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([keep.name, recent.name, other.name])
