@@ -88,7 +88,17 @@ class RunLock:
     def _beat(self) -> None:
         while not self._stop.wait(self.heartbeat_s):
             if (self.holder() or {}).get("pid") == self.owner["pid"]:
-                self._write(os.O_WRONLY | os.O_TRUNC)
+                self._refresh()
+
+    def _refresh(self) -> None:
+        """Rewrite the heartbeat atomically (a temporary file renamed over the lock). Truncating and rewriting
+        in place let a reader see an empty lock, which :meth:`acquire` takes for a dead one and removes."""
+        tmp = self.path.with_name(f".{LOCK}.{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            tmp.write_text(json.dumps({**self.owner, "heartbeat": time.time()}))
+            os.replace(tmp, self.path)
+        except OSError:  # the run directory went away meanwhile: the next beat tries again
+            tmp.unlink(missing_ok=True)
 
     def release(self) -> None:
         """Stop the heartbeat and remove the lock (if it is still ours)."""

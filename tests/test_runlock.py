@@ -83,3 +83,12 @@ def test_two_identical_benches_run_every_run_exactly_once(tmp_path) -> None:
         log = run_dir / "metrics.jsonl"
         steps = [json.loads(line)["step"] for line in log.read_text().splitlines()] if log.exists() else []
         assert steps == sorted(set(steps)), f"{run_dir.name}: steps executed twice"
+
+
+def test_a_reader_never_sees_a_half_written_heartbeat(tmp_path) -> None:
+    """Another process reading the lock while the owner refreshes it must always see the owner (an empty
+    or partial file reads as no holder, and acquire() would take the lock over)."""
+    with RunLock(tmp_path, heartbeat_s=0.0005) as lock:
+        seen = [lock.holder() for _ in range(3000)]
+    assert all(h is not None and h["pid"] == os.getpid() for h in seen)
+    assert not list(tmp_path.glob(".*.tmp"))  # no temporary left behind
