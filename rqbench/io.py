@@ -9,15 +9,20 @@ from pathlib import Path
 from typing import BinaryIO
 
 
-def write_atomic(path: str | os.PathLike[str], data: str | bytes | Callable[[BinaryIO], None]) -> Path:
+def write_atomic(
+    path: str | os.PathLike[str], data: str | bytes | Callable[[BinaryIO], None], *, make_parents: bool = True
+) -> Path:
     """Write ``data`` (text, bytes, or a function writing to a binary file) to ``path`` atomically.
 
     The content goes to a temporary file in the same directory, is flushed and fsynced,
     then renamed over ``path`` with ``os.replace``. The file gets the mode a plain ``open``
     would give it (``0o666`` less the process umask), so a group can share a results directory.
+    With ``make_parents=False`` a missing directory raises ``FileNotFoundError`` instead of being
+    created (a file that must not bring back a directory removed meanwhile).
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if make_parents:
+        target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -8,6 +8,7 @@ honour for a plain create) holding the owner's host, pid and a heartbeat the own
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -18,6 +19,7 @@ from types import TracebackType
 from typing import Any
 
 from rqbench.errors import InputError
+from rqbench.io import write_atomic
 
 LOCK = "run.lock"
 
@@ -60,17 +62,22 @@ class RunLock:
             return True
         return holder.get("host") == self.owner["host"] and not _alive(int(holder.get("pid", -1)))
 
-    def _write(self, flags: int) -> None:
-        fd = os.open(self.path, flags, 0o666)
+    def _record(self) -> str:
+        """The lock's content: this owner and a fresh heartbeat."""
+        return json.dumps({**self.owner, "heartbeat": time.time()})
+
+    def _create(self) -> None:
+        """Create the lock file, failing with ``FileExistsError`` if there is one."""
+        fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
         with os.fdopen(fd, "w") as handle:
-            json.dump({**self.owner, "heartbeat": time.time()}, handle)
+            handle.write(self._record())
 
     def acquire(self) -> None:
         """Take the lock (a stale one is taken over), or raise :class:`RunLockedError`."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         for _ in range(3):
             try:
-                self._write(os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+                self._create()
                 break
             except FileExistsError:
                 holder = self.holder()
@@ -91,14 +98,10 @@ class RunLock:
                 self._refresh()
 
     def _refresh(self) -> None:
-        """Rewrite the heartbeat atomically (a temporary file renamed over the lock). Truncating and rewriting
-        in place let a reader see an empty lock, which :meth:`acquire` takes for a dead one and removes."""
-        tmp = self.path.with_name(f".{LOCK}.{os.getpid()}.{threading.get_ident()}.tmp")
-        try:
-            tmp.write_text(json.dumps({**self.owner, "heartbeat": time.time()}))
-            os.replace(tmp, self.path)
-        except OSError:  # the run directory went away meanwhile: the next beat tries again
-            tmp.unlink(missing_ok=True)
+        """Rewrite the heartbeat atomically (:func:`~rqbench.io.write_atomic`). Truncating and rewriting in
+        place let a reader see an empty lock, which :meth:`acquire` takes for a dead one and removes."""
+        with contextlib.suppress(OSError):  # the run directory went away meanwhile: not brought back
+            write_atomic(self.path, self._record(), make_parents=False)
 
     def release(self) -> None:
         """Stop the heartbeat and remove the lock (if it is still ours)."""

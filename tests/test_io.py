@@ -27,3 +27,10 @@ def test_failure_keeps_old_content(tmp_path) -> None:
     with pytest.raises(RuntimeError):
         write_atomic(path, broken)
     assert path.read_text() == "old\n" and len(list(tmp_path.iterdir())) == 1
+
+
+def test_a_missing_directory_is_not_made_when_asked(tmp_path) -> None:
+    path = tmp_path / "gone" / "run.lock"
+    with pytest.raises(FileNotFoundError):
+        write_atomic(path, "x", make_parents=False)
+    assert not (tmp_path / "gone").exists()

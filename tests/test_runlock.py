@@ -92,3 +92,16 @@ def test_a_reader_never_sees_a_half_written_heartbeat(tmp_path) -> None:
         seen = [lock.holder() for _ in range(3000)]
     assert all(h is not None and h["pid"] == os.getpid() for h in seen)
     assert not list(tmp_path.glob(".*.tmp"))  # no temporary left behind
+
+
+def test_a_heartbeat_does_not_bring_back_a_removed_run_directory(tmp_path) -> None:
+    run = tmp_path / "run"
+    lock = RunLock(run)
+    lock.acquire()
+    try:
+        (run / LOCK).unlink()
+        run.rmdir()
+        lock._refresh()  # what the heartbeat thread does next
+        assert not run.exists()
+    finally:
+        lock.release()
