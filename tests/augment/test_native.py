@@ -244,17 +244,22 @@ def test_more_bins_than_the_kernel_holds_use_eager() -> None:
     assert torch.equal(bits(fast), bits(slow))
 
 
+def assert_unavailable_and_eager_used(reason: str) -> None:
+    """No kernel (for ``reason``), so RQ does not take it, and its output is eager's bit for bit."""
+    assert native.kernel() is None
+    assert reason in (native.unavailable_reason() or "")
+    x = torch.randn(2, 3, 8, 8)
+    assert native.applies(x, 8) is False
+    auto = randomized_quantization(x, 8, generator=torch.Generator().manual_seed(0))
+    slow = randomized_quantization(x, 8, generator=torch.Generator().manual_seed(0), backend="eager")
+    assert torch.equal(bits(auto), bits(slow))
+
+
 def test_no_compiler_means_no_kernel_and_the_same_output(monkeypatch) -> None:
     monkeypatch.setattr(native, "compiler", lambda: None)
     native.reset()
     try:
-        assert native.kernel() is None
-        assert "no C++ compiler" in (native.unavailable_reason() or "")
-        x = torch.randn(2, 3, 8, 8)
-        assert native.applies(x, 8) is False
-        auto = randomized_quantization(x, 8, generator=torch.Generator().manual_seed(0))
-        slow = randomized_quantization(x, 8, generator=torch.Generator().manual_seed(0), backend="eager")
-        assert torch.equal(bits(auto), bits(slow))
+        assert_unavailable_and_eager_used("no C++ compiler")
     finally:
         monkeypatch.undo()
         native.reset()
@@ -329,12 +334,7 @@ def test_a_kernel_of_another_version_is_refused_and_eager_is_used(tmp_path, monk
     monkeypatch.setattr(native, "library_path", lambda _cxx: lib)
     native.reset()
     try:
-        assert native.kernel() is None
-        assert "restart the process" in (native.unavailable_reason() or "")
-        x = torch.randn(2, 3, 8, 8)
-        auto = randomized_quantization(x, 8, generator=torch.Generator().manual_seed(0))
-        slow = randomized_quantization(x, 8, generator=torch.Generator().manual_seed(0), backend="eager")
-        assert torch.equal(bits(auto), bits(slow))
+        assert_unavailable_and_eager_used("restart the process")
     finally:
         monkeypatch.undo()
         native.reset()
