@@ -241,15 +241,14 @@ def randomized_quantization(
     # (S, A, C, B): samples, axes before the channel axis, channels, axes after it (the fused path's view).
     shape4 = (num, math.prod(sample_shape[: cd_in_sample - 1]), channels, math.prod(sample_shape[cd_in_sample:]))
     masked = p < 1.0
-    use_native = backend != "eager" and native.applies(x, bins)
-    fuse = not use_native and (
-        backend == "compiled" or (backend == "auto" and should_fuse(shape4, x.dtype, x.device, bins, masked))
-    )
-
-    if use_native:
-        with torch.no_grad():
-            q, chosen = _quantize_native(x, shape4, bins, spacing, values, p, generator)
+    kern = native.kernel_for(x, bins) if backend != "eager" else None
+    if kern is not None:
+        # No autograd context needed: the kernel's operator records no graph; _finish gives eager's gradients.
+        q, chosen = _quantize_native(kern, x, shape4, bins, spacing, values, p, generator)
+        if chosen is None and not straight_through:
+            return q  # contiguous, x's shape, no gradient: as eager
         return _finish(x, q, chosen, batch_dims, straight_through)
+    fuse = backend == "compiled" or (backend == "auto" and should_fuse(shape4, x.dtype, x.device, bins, masked))
     with torch.no_grad():
         flat = x.detach().reshape(num, *sample_shape)
         moved = flat.movedim(cd_in_sample, 1)
@@ -318,6 +317,7 @@ def _choose(num: int, p: float, generator: torch.Generator | None, device: torch
 
 
 def _quantize_native(
+    kern: native.Kernel,
     x: Tensor,
     shape4: tuple[int, int, int, int],
     bins: int,
@@ -332,9 +332,6 @@ def _quantize_native(
     The kernel checks for NaN and inf in the same pass, so on such an input the draws have been
     made (the generator advanced) when the error is raised.
     """
-    kern = native.kernel()
-    assert kern is not None  # native.applies checked it
-    x4 = x.detach().contiguous().view(shape4)
     chosen = _choose(shape4[0], p, generator, x.device)
     rows = None
     drawn = shape4[0] if chosen is None else chosen.numel()
@@ -344,7 +341,7 @@ def _quantize_native(
         # The draws are made inside the kernel's call (its replica of torch.rand, same numbers and order).
         shared = None if spacing == "random" else uniform_cuts(bins, x.device, x.dtype)
         q, bad = kern.quantize_drawing(
-            x4, bins, generator, drawn, shared_cuts=shared, random_values=values == "random", rows=rows
+            x, shape4, bins, generator, drawn, shared_cuts=shared, random_values=values == "random", rows=rows
         )
     else:
         if drawn:
@@ -358,11 +355,11 @@ def _quantize_native(
                 dtype=draw_dtype(x.dtype),  # x.dtype itself for the kernel's float32/float64
             )
         else:  # nothing chosen: eager draws nothing either; the kernel only checks and copies
-            cuts, frac = torch.empty(0, dtype=x.dtype), None
-        q, bad = kern.quantize(x4, bins, cuts.contiguous(), frac, rows)
+            cuts, frac = torch.empty((0, shape4[2], bins - 1), dtype=x.dtype), None
+        q, bad = kern.quantize(x, shape4, bins, cuts.contiguous(), frac, rows)
     if bad:
-        raise _nonfinite_error(bool(torch.isnan(x4).any()))
-    return q.view(x.shape), chosen
+        raise _nonfinite_error(bool(torch.isnan(x).any()))
+    return q, chosen
 
 
 def _lookup_fused(

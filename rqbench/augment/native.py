@@ -16,11 +16,17 @@ torch's separate multiply and add do: the output is the eager path's bit for bit
 
 Memory: the output plus the draws, O(samples x channels x bins).
 
-Built once per machine with the system C++ compiler (``g++ -O3 -march=native -fopenmp``, a few
-seconds) into ``$RQBENCH_CACHE/kernels`` (``~/.cache/rqbench/kernels``), keyed by the source, the
-flags, the compiler and the CPU; ``./setup.sh`` builds it at install (:func:`main`) and ``rqbench
-doctor`` builds it if it is missing. Where no compiler is found or the build fails, :func:`kernel` returns
-``None`` with the reason in :func:`unavailable_reason` and callers use the other paths.
+The kernel is a shared library that registers two torch operators (``quantize``, ``quantize_drawing``)
+and ``uniform`` under a namespace of its own (:func:`op_namespace`): a call from Python is one operator
+dispatch, and the draws are made from the generator's engine under its lock (no state copied through
+Python). Small inputs are dominated by such per-call costs (``benchmarks/rq_speed.py``).
+
+Built once per machine with the system C++ compiler against the installed torch's headers and libraries
+(``g++ -O3 -march=native -fopenmp``, about 20 s) into ``$RQBENCH_CACHE/kernels``
+(``~/.cache/rqbench/kernels``), keyed by the source, the flags, torch's version, the compiler and the CPU;
+``./setup.sh`` builds it at install (:func:`main`) and ``rqbench doctor`` builds it if it is missing. Where
+no compiler is found or the build fails, :func:`kernel` returns ``None`` with the reason in
+:func:`unavailable_reason` and callers use the other paths.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import ctypes
 import functools
 import hashlib
 import itertools
+import math
 import os
 import platform
 import shutil
@@ -50,7 +57,7 @@ SOURCE = Path(__file__).with_name("rq_kernel.cpp")
 #: running bench once loaded a kernel of a newer call signature through the old wrappers and crashed).
 _SOURCE_AT_IMPORT: tuple[Path, bytes] = (SOURCE, SOURCE.read_bytes())
 #: What ``rq_kernel_version()`` of a kernel these wrappers can call returns (bumped with its C signature).
-KERNEL_VERSION = 5
+KERNEL_VERSION = 6
 #: No -ffast-math and no FMA contraction: the kernel must round exactly as torch's eager ops do.
 FLAGS: tuple[str, ...] = (
     "-O3",
@@ -65,13 +72,6 @@ FLAGS: tuple[str, ...] = (
 #: Most bins the kernel handles (its per-quantizer tables are fixed arrays); more bins use eager.
 MAX_BINS = 64
 DTYPES: dict[torch.dtype, str] = {torch.float32: "f32", torch.float64: "f64"}
-#: Bytes of a CPU generator's state the kernel's draws read and write (``rq_kernel.cpp``, ``mt``): the
-#: 624 state words as uint64 from byte 24.
-MT_STATE_BYTES = 24 + 624 * 8
-
-_i64 = ctypes.c_int64
-_int = ctypes.c_int
-_ptr = ctypes.c_void_p
 
 
 def compiler() -> str | None:
@@ -99,11 +99,27 @@ def source_bytes() -> bytes:
     return text if SOURCE == path else SOURCE.read_bytes()
 
 
+def torch_flags() -> tuple[list[str], list[str]]:
+    """The compile and the link flags for torch's headers and libraries (the kernel registers torch operators)."""
+    root = Path(torch.__file__).parent
+    abi = int(torch._C._GLIBCXX_USE_CXX11_ABI)
+    lib = root / "lib"
+    return [f"-I{root / 'include'}", f"-D_GLIBCXX_USE_CXX11_ABI={abi}"], [
+        f"-L{lib}",
+        f"-Wl,-rpath,{lib}",
+        "-ltorch_cpu",
+        "-lc10",
+    ]
+
+
 def library_path(cxx: str) -> Path:
-    """Where the kernel built by ``cxx`` for this CPU lives (a new name when anything it depends on changes)."""
+    """Where the kernel built by ``cxx`` for this CPU and torch lives (a new name when anything it depends on
+    changes)."""
     version = subprocess.run([cxx, "--version"], capture_output=True, text=True, check=False).stdout
+    compile_flags, link_flags = torch_flags()
+    flags = " ".join([*FLAGS, *compile_flags, *link_flags, torch.__version__])
     key = hashlib.sha256()
-    for part in (source_bytes(), " ".join(FLAGS).encode(), version.encode(), _cpu_identity().encode()):
+    for part in (source_bytes(), flags.encode(), version.encode(), _cpu_identity().encode()):
         key.update(part)
         key.update(b"\0")
     return cache_root() / "kernels" / f"rq_kernel-{key.hexdigest()[:16]}.so"
@@ -118,7 +134,10 @@ def build(cxx: str, target: Path) -> None:
     with os.fdopen(src_fd, "wb") as handle:
         handle.write(source_bytes())
     try:
-        result = subprocess.run([cxx, *FLAGS, src, "-o", tmp], capture_output=True, text=True, check=False)
+        compile_flags, link_flags = torch_flags()
+        namespace = f"-DRQ_OPS_NAMESPACE={op_namespace(target)}"
+        command = [cxx, *FLAGS, *compile_flags, namespace, src, "-o", tmp, *link_flags]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise RuntimeError(f"{cxx} failed ({result.returncode}): {result.stderr.strip()[-2000:]}")
         os.replace(tmp, target)
@@ -128,44 +147,30 @@ def build(cxx: str, target: Path) -> None:
                 os.unlink(leftover)
 
 
+def op_namespace(path: Path) -> str:
+    """The namespace the kernel at ``path`` registers its torch operators under (``torch.ops.<namespace>``): one
+    per library file, so two kernels loaded in one process (a test builds another) never register the same one."""
+    return "rqbench_" + hashlib.sha256(str(path).encode()).hexdigest()[:16]
+
+
 class Kernel:
-    """The loaded kernel: :meth:`quantize` on contiguous CPU tensors (float32, float64)."""
+    """The loaded kernel: :meth:`quantize` and :meth:`quantize_drawing` on CPU tensors (float32, float64).
+
+    Each is one torch operator (``torch.ops.<op_namespace(path)>``), so a call costs one dispatch.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.lib = ctypes.CDLL(str(path))
-        found = self.lib.rq_kernel_version()
-        if found != KERNEL_VERSION:  # calling another signature through these wrappers would crash
+        lib = ctypes.CDLL(str(path))  # loading registers the operators (the library's static initializers)
+        found = lib.rq_kernel_version()
+        if found != KERNEL_VERSION:  # calling another signature through these wrappers would fail
             raise RuntimeError(
                 f"{path} is kernel version {found}, these wrappers call version {KERNEL_VERSION}; "
                 "restart the process (its source changed since it started) or clear ~/.cache/rqbench/kernels"
             )
-        for suffix in DTYPES.values():
-            fn = getattr(self.lib, f"rq_quantize_{suffix}")
-            fn.restype = _i64
-            fn.argtypes = [
-                _ptr,
-                _ptr,
-                _i64,
-                _i64,
-                _i64,
-                _i64,
-                _int,
-                _ptr,
-                _int,
-                _ptr,
-                _ptr,
-                _int,
-                _ptr,
-                _ptr,
-                _i64,
-                _int,
-            ]
-            draw = getattr(self.lib, f"rq_uniform_{suffix}")
-            draw.restype = None
-            draw.argtypes = [_ptr, _ptr, _i64]
-        if self.lib.rq_max_bins() != MAX_BINS:
-            raise RuntimeError(f"{path} handles {self.lib.rq_max_bins()} bins, expected {MAX_BINS}")
+        if lib.rq_max_bins() != MAX_BINS:
+            raise RuntimeError(f"{path} handles {lib.rq_max_bins()} bins, expected {MAX_BINS}")
+        self.ops = getattr(torch.ops, op_namespace(path))
         #: Whether :meth:`uniform` reproduces ``torch.rand`` here (checked by :func:`draws_match_torch`).
         self.exact_draws = draws_match_torch(self)
 
@@ -173,26 +178,28 @@ class Kernel:
         self, shape: tuple[int, ...], generator: torch.Generator | None, device: torch.device, dtype: torch.dtype
     ) -> Tensor:
         """``torch.rand(shape, generator=generator, dtype=dtype)`` on the CPU, bit for bit, leaving the
-        generator (``None``: torch's default CPU generator) in the state ``torch.rand`` would, about
-        ten times faster: the kernel's replica of torch's MT19937 (``rq_kernel.cpp``, namespace ``mt``)
-        runs on a copy of the generator's state, which is then set back (not atomic: another thread
-        drawing from the same generator meanwhile would be overwritten; RQ draws from one thread). Same
-        signature as :func:`rqbench.augment.base.rand`; ``device`` must be the CPU."""
-        if device.type != "cpu":
-            raise ValueError(f"the kernel's draws are made on the CPU, got device {device}")
-        gen, state = _generator_state(generator)
-        out = torch.empty(shape, dtype=dtype)
-        getattr(self.lib, f"rq_uniform_{DTYPES[dtype]}")(state.data_ptr(), out.data_ptr(), out.numel())
-        gen.set_state(state)
-        return out
+        generator (``None``: torch's default CPU generator) in the state ``torch.rand`` would: the kernel's
+        replica of torch's MT19937 (``rq_kernel.cpp``, namespace ``mt``) on the generator's engine, under its
+        lock. Same signature as :func:`rqbench.augment.base.rand`; ``device`` must be the CPU."""
+        if device.type != "cpu" or (generator is not None and generator.device.type != "cpu"):
+            raise ValueError(f"the kernel's draws are made on the CPU, got device {device}, generator {generator}")
+        out: Tensor = self.ops.uniform(math.prod(shape), dtype, generator)
+        return out.view(shape)
 
     def quantize(
-        self, x: Tensor, bins: int, cuts: Tensor, frac: Tensor | None, rows: Tensor | None = None
+        self,
+        x: Tensor,
+        shape4: tuple[int, int, int, int],
+        bins: int,
+        cuts: Tensor,
+        frac: Tensor | None,
+        rows: Tensor | None = None,
     ) -> tuple[Tensor, int]:
-        """Quantize ``x`` ``(S, A, C, B)`` with the quantizers drawn from ``cuts`` and ``frac``.
+        """Quantize ``x`` seen as ``shape4`` = ``(S, A, C, B)`` with the quantizers drawn from ``cuts`` and ``frac``.
 
         Args:
-            x: contiguous input.
+            x: input (made contiguous).
+            shape4: samples, axes before the channel axis, channels, axes after it.
             bins: number of bins ``n``.
             cuts: ``(R, C, n - 1)`` uniform draws (unsorted), or ``(n - 1,)`` shared sorted cut points.
             frac: ``(R, C, n)`` uniform draws for the values, or ``None`` for midpoints.
@@ -200,14 +207,16 @@ class Kernel:
                 Without it, sample ``s`` uses row ``s``.
 
         Returns:
-            The output and how many ``(sample, channel)`` of ``x`` hold NaN or inf (every sample is
-            checked; the output is meaningless unless that is 0).
+            The output (``x``'s shape) and how many ``(sample, channel)`` of ``x`` hold NaN or inf (every
+            sample is checked; the output is meaningless unless that is 0).
         """
-        return self._run(x, bins, cuts, cuts.ndim == 1, frac, rows, None, None, 0, False)
+        out, bad = self.ops.quantize(x, shape4, bins, cuts, frac, rows)
+        return out, int(bad)
 
     def quantize_drawing(
         self,
         x: Tensor,
+        shape4: tuple[int, int, int, int],
         bins: int,
         generator: torch.Generator | None,
         drawn: int,
@@ -220,65 +229,10 @@ class Kernel:
         default CPU generator), exactly as :func:`~rqbench.augment.functional.draw_fractions` with
         ``uniform=self.uniform`` would make them: ``(drawn, C, n - 1)`` cuts unless ``shared_cuts`` (the
         ``(n - 1,)`` sorted points of uniform spacing) is given, then ``(drawn, C, n)`` value draws if
-        ``random_values``. One call instead of three saves the per-call costs that dominate small
+        ``random_values``. One operator call instead of three saves the per-call costs that dominate small
         inputs. Only where :attr:`exact_draws` holds (the caller checks)."""
-        gen, state = _generator_state(generator)
-        c = x.shape[2]
-        count = (0 if shared_cuts is not None else drawn * c * (bins - 1)) + (drawn * c * bins if random_values else 0)
-        draws = torch.empty(count, dtype=x.dtype)
-        cuts = shared_cuts if shared_cuts is not None else draws
-        result = self._run(x, bins, cuts, shared_cuts is not None, None, rows, state, draws, drawn, random_values)
-        gen.set_state(state)
-        return result
-
-    def _run(
-        self,
-        x: Tensor,
-        bins: int,
-        cuts: Tensor,
-        cuts_shared: bool,
-        frac: Tensor | None,
-        rows: Tensor | None,
-        state: Tensor | None,
-        draws: Tensor | None,
-        drawn: int,
-        draw_frac: bool,
-    ) -> tuple[Tensor, int]:
-        """One call of ``rq_quantize_*`` (draws first when ``state`` is given)."""
-        s, a, c, b = x.shape
-        out = torch.empty_like(x)
-        fn = getattr(self.lib, f"rq_quantize_{DTYPES[x.dtype]}")
-        bad = fn(
-            x.data_ptr(),
-            out.data_ptr(),
-            s,
-            a,
-            c,
-            b,
-            bins,
-            cuts.data_ptr(),
-            int(cuts_shared),
-            None if frac is None else frac.data_ptr(),
-            None if rows is None else rows.data_ptr(),
-            torch.get_num_threads(),
-            None if state is None else state.data_ptr(),
-            None if draws is None else draws.data_ptr(),
-            drawn,
-            int(draw_frac),
-        )
+        out, bad = self.ops.quantize_drawing(x, shape4, bins, generator, drawn, shared_cuts, random_values, rows)
         return out, int(bad)
-
-
-def _generator_state(generator: torch.Generator | None) -> tuple[torch.Generator, Tensor]:
-    """The CPU generator to draw from (``None``: torch's default one) and a copy of its state, checked to be
-    as long as the kernel's replica reads."""
-    if generator is not None and generator.device.type != "cpu":
-        raise ValueError(f"the kernel's draws are made on the CPU, got a generator on {generator.device}")
-    gen = generator if generator is not None else torch.default_generator
-    state = gen.get_state()
-    if state.dtype != torch.uint8 or state.numel() < MT_STATE_BYTES:  # the kernel reads this many bytes
-        raise ValueError(f"unexpected CPU generator state ({state.numel()} bytes of {state.dtype})")
-    return gen, state
 
 
 def draws_match_torch(kern: Kernel) -> bool:
@@ -354,16 +308,19 @@ def unavailable_reason() -> str | None:
     return None if isinstance(loaded, Kernel) else loaded
 
 
+def kernel_for(x: Tensor, bins: int) -> Kernel | None:
+    """The kernel if it can quantize ``x`` with ``bins`` bins (CPU, float32/float64, ``1 <= bins <= MAX_BINS``,
+    not while ``torch.compile`` traces, and the kernel builds here), else ``None``."""
+    if x.device.type != "cpu" or x.dtype not in DTYPES or not 1 <= bins <= MAX_BINS:
+        return None
+    if torch.compiler.is_compiling():
+        return None
+    return kernel()
+
+
 def applies(x: Tensor, bins: int) -> bool:
-    """Whether the kernel can quantize ``x`` with ``bins`` bins: CPU, float32/float64, ``1 <= bins <= MAX_BINS``,
-    not while ``torch.compile`` traces, and the kernel builds here."""
-    return (
-        x.device.type == "cpu"
-        and x.dtype in DTYPES
-        and 1 <= bins <= MAX_BINS
-        and not torch.compiler.is_compiling()
-        and kernel() is not None
-    )
+    """Whether the kernel can quantize ``x`` with ``bins`` bins (see :func:`kernel_for`)."""
+    return kernel_for(x, bins) is not None
 
 
 def reset() -> None:
@@ -386,7 +343,6 @@ __all__ = [
     "FLAGS",
     "KERNEL_VERSION",
     "MAX_BINS",
-    "MT_STATE_BYTES",
     "PRUNE_AFTER_S",
     "SOURCE",
     "Kernel",
@@ -395,10 +351,13 @@ __all__ = [
     "compiler",
     "draws_match_torch",
     "kernel",
+    "kernel_for",
     "library_path",
     "main",
+    "op_namespace",
     "prune",
     "reset",
     "source_bytes",
+    "torch_flags",
     "unavailable_reason",
 ]

@@ -6,11 +6,23 @@
 // mul and add do on the eager path (bit-identical outputs). The input is seen as (S, A, C, B):
 // samples, axes before the channel axis, channels, axes after it (contiguous).
 //
-// Plain C ABI (loaded with ctypes); OpenMP threads come from the libgomp torch has loaded already
-// (same soname), so torch and this kernel share one thread pool.
+// Called as torch operators (registered at the end, under the namespace RQ_OPS_NAMESPACE that
+// native.py passes per library file), so one call from Python reaches the kernel with no Python in
+// between, and the draws come straight from the generator's engine under its lock. OpenMP threads
+// come from the libgomp torch has loaded already (same soname): torch and this kernel share one pool.
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/empty_like.h>
+#include <torch/library.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <mutex>
+#include <optional>
+#include <tuple>
 #include <cstring>
 #include <limits>
 #include <type_traits>
@@ -466,16 +478,14 @@ int64_t quantize_impl(const T* x, T* out, int64_t S, int64_t A, int64_t C, int64
 // torch's CPU generator reproduced, so the draws cost what generating them costs rather than
 // torch.rand's per-element call (about 3 ns a number, more than the lookup for DABS tokens).
 // The generator is at::mt19937 (ATen/core/MT19937RNGEngine.h: the standard MT19937 twist and
-// tempering; `left` counts down to the next twist, `next` indexes the state), floats are
+// tempering; `left_` counts down to the next twist, `next_` indexes the state), floats are
 // uniform_real's `(word & (2^24 - 1)) * 2^-24` and doubles `(random64 & (2^53 - 1)) * 2^-53` with
 // random64 = (first word << 32) | second word (ATen/core/TransformationHelper.h uniform_real,
-// CPUGeneratorImpl::random64). The state is Generator.get_state()'s bytes: `left` (int32) at
-// byte 8, `next` (uint64) at 16, the 624 words as uint64 from 24 (CPUGeneratorImplStateLegacy);
-// native.py checks the whole replica against torch.rand before using it.
+// CPUGeneratorImpl::random64). The replica runs on a copy of the engine's state, taken and put
+// back under the generator's lock; native.py checks it against torch.rand before using it.
 namespace mt {
 
 constexpr int kN = 624, kM = 397;
-constexpr int64_t kLeftAt = 8, kNextAt = 16, kStateAt = 24;
 
 inline uint32_t twist(uint32_t u, uint32_t v) {
     return (((u & 0x80000000u) | (v & 0x7fffffffu)) >> 1) ^ ((v & 1u) ? 0x9908b0dfu : 0u);
@@ -510,19 +520,9 @@ void words(uint32_t* __restrict s, int64_t& left, int64_t& next, uint32_t* __res
     }
 }
 
+// `count` uniform draws of torch.rand's dtype T from the engine state (s, left, next), advanced.
 template <typename T>
-void uniform(uint8_t* state, T* out, int64_t count) {
-    int32_t left32;
-    uint64_t next64;
-    std::memcpy(&left32, state + kLeftAt, sizeof left32);
-    std::memcpy(&next64, state + kNextAt, sizeof next64);
-    uint32_t s[kN];
-    for (int i = 0; i < kN; ++i) {
-        uint64_t w;
-        std::memcpy(&w, state + kStateAt + 8 * i, sizeof w);
-        s[i] = static_cast<uint32_t>(w);
-    }
-    int64_t left = left32, next = static_cast<int64_t>(next64);
+void uniform(uint32_t* s, int64_t& left, int64_t& next, T* out, int64_t count) {
     constexpr int64_t kBlock = 2048;  // words per block (a multiple of 2: doubles take two)
     constexpr int64_t per = sizeof(T) == 4 ? 1 : 2;
     uint32_t buf[kBlock];
@@ -540,59 +540,153 @@ void uniform(uint8_t* state, T* out, int64_t count) {
         }
         done += n;
     }
-    left32 = static_cast<int32_t>(left);
-    next64 = static_cast<uint64_t>(next);
-    std::memcpy(state + kLeftAt, &left32, sizeof left32);
-    std::memcpy(state + kNextAt, &next64, sizeof next64);
-    for (int i = 0; i < kN; ++i) {
-        const uint64_t w = s[i];
-        std::memcpy(state + kStateAt + 8 * i, &w, sizeof w);
-    }
+}
+
+// `count` draws from a CPU generator (none: torch's default one) as torch.rand would make them,
+// leaving the generator where torch.rand would.
+template <typename T>
+void from_generator(const std::optional<at::Generator>& generator, T* out, int64_t count) {
+    auto* gen = at::get_generator_or_default<at::CPUGeneratorImpl>(generator, at::detail::getDefaultCPUGenerator());
+    std::lock_guard<std::mutex> lock(gen->mutex_);
+    at::mt19937 engine = gen->engine();
+    at::mt19937_data_pod pod = engine.data();
+    int64_t left = pod.left_, next = pod.next_;
+    uniform<T>(pod.state_.data(), left, next, out, count);
+    pod.left_ = static_cast<int>(left);
+    pod.next_ = static_cast<uint32_t>(next);
+    engine.set_data(pod);
+    gen->set_engine(engine);
 }
 
 }  // namespace mt
 
-// quantize_impl, first drawing the quantizers' uniforms from a CPU generator's state (state != null,
-// see mt): R rows of C x (n - 1) cuts unless cuts_shared, then R rows of C x n value fractions if
-// draw_frac, into `draws`, in the order and with the numbers torch.rand would give (one stream:
-// two torch.rand calls in a row draw the same numbers as one call of their total count).
-template <typename T>
-int64_t draw_quantize(const T* x, T* out, int64_t S, int64_t A, int64_t C, int64_t B, int n, const T* cuts,
-                      int cuts_shared, const T* frac, const int64_t* row, int threads, uint8_t* state, T* draws,
-                      int64_t R, int draw_frac) {
-    if (state != nullptr) {
-        const int64_t n_cuts = cuts_shared ? 0 : R * C * (n - 1);
-        mt::uniform<T>(state, draws, n_cuts + (draw_frac ? R * C * n : 0));
-        if (!cuts_shared) cuts = draws;
-        if (draw_frac) frac = draws + n_cuts;
+// The operators' argument checks and dtype dispatch.
+void check_input(const at::Tensor& x, at::IntArrayRef shape, int64_t bins) {
+    TORCH_CHECK(x.device().is_cpu(), "rq kernel: the input must be on the CPU, got ", x.device());
+    TORCH_CHECK(x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble,
+                "rq kernel: float32 or float64 input expected, got ", x.scalar_type());
+    TORCH_CHECK(shape.size() == 4, "rq kernel: shape must be (samples, axes, channels, trailing), got ", shape);
+    TORCH_CHECK(shape[0] * shape[1] * shape[2] * shape[3] == x.numel(), "rq kernel: shape ", shape,
+                " does not cover the input's ", x.numel(), " elements");
+    TORCH_CHECK(bins >= 1 && bins <= kMaxBins, "rq kernel: 1 to ", kMaxBins, " bins, got ", bins);
+}
+
+// A draw tensor of `rows` x `per_row` (any shape), contiguous, on the CPU, of x's dtype.
+void check_draws(const at::Tensor& t, const at::Tensor& x, int64_t rows, int64_t per_row, const char* what) {
+    TORCH_CHECK(t.scalar_type() == x.scalar_type() && t.is_contiguous() && t.device().is_cpu(), "rq kernel: ", what,
+                " must be contiguous CPU ", x.scalar_type(), " draws");
+    TORCH_CHECK(t.numel() >= rows * per_row, "rq kernel: ", what, " holds ", t.numel(), " draws, needs ", rows,
+                " x ", per_row);
+}
+
+template <typename F>
+auto with_dtype(at::ScalarType dtype, F&& f) {
+    if (dtype == at::kDouble) return f(double{});
+    return f(float{});
+}
+
+// The draw row of each sample (null: row s) and how many rows they use; rows[s] == -1 copies sample s.
+std::pair<const int64_t*, int64_t> draw_rows(const std::optional<at::Tensor>& rows, int64_t samples) {
+    if (!rows.has_value()) return {nullptr, samples};
+    TORCH_CHECK(rows->scalar_type() == at::kLong && rows->is_contiguous() && rows->device().is_cpu() &&
+                    rows->numel() == samples,
+                "rq kernel: rows must be a contiguous int64 CPU tensor of one entry per sample");
+    const int64_t* row = rows->data_ptr<int64_t>();
+    int64_t used = 0;
+    for (int64_t s = 0; s < samples; ++s) {
+        TORCH_CHECK(row[s] >= -1, "rq kernel: rows must be >= -1, got ", row[s]);
+        used = std::max(used, row[s] + 1);
     }
-    return quantize_impl<T>(x, out, S, A, C, B, n, cuts, cuts_shared, frac, row, threads);
+    return {row, used};
+}
+
+// RQ of x seen as `shape` (S, A, C, B) with draws given: cuts (R, C, n - 1) unsorted, or one shared
+// sorted (n - 1,) row; frac (R, C, n) or none (midpoints); rows: sample s uses draw row rows[s], -1
+// copies it. Returns the output (x's shape) and how many (sample, channel) hold NaN or inf.
+std::tuple<at::Tensor, int64_t> quantize_op(const at::Tensor& input, at::IntArrayRef shape, int64_t bins,
+                                            const at::Tensor& cuts, const std::optional<at::Tensor>& frac,
+                                            const std::optional<at::Tensor>& rows) {
+    check_input(input, shape, bins);
+    const at::Tensor x = input.contiguous();
+    at::Tensor out = at::empty_like(x);
+    const int64_t S = shape[0], A = shape[1], C = shape[2], B = shape[3], n = bins;
+    const bool shared = cuts.dim() == 1;
+    const auto [row, used] = draw_rows(rows, S);
+    check_draws(cuts, x, shared ? 1 : used * C, n - 1, "cuts");
+    if (frac.has_value()) check_draws(*frac, x, used * C, n, "frac");
+    const int64_t bad = with_dtype(x.scalar_type(), [&](auto zero) {
+        using T = decltype(zero);
+        return quantize_impl<T>(x.data_ptr<T>(), out.data_ptr<T>(), S, A, C, B, static_cast<int>(n),
+                                cuts.data_ptr<T>(), shared, frac.has_value() ? frac->data_ptr<T>() : nullptr, row,
+                                at::get_num_threads());
+    });
+    return {out, bad};
+}
+
+// The same with the draws made inside the call from `generator` (none: torch's default CPU one), in
+// the eager path's order and with torch.rand's numbers: `drawn` rows of C x (n - 1) cuts unless
+// `shared_cuts` (the sorted (n - 1,) points of uniform spacing) is given, then `drawn` rows of C x n
+// value fractions if random_values.
+std::tuple<at::Tensor, int64_t> quantize_drawing_op(const at::Tensor& input, at::IntArrayRef shape, int64_t bins,
+                                                    const std::optional<at::Generator>& generator, int64_t drawn,
+                                                    const std::optional<at::Tensor>& shared_cuts, bool random_values,
+                                                    const std::optional<at::Tensor>& rows) {
+    check_input(input, shape, bins);
+    const at::Tensor x = input.contiguous();
+    at::Tensor out = at::empty_like(x);
+    const int64_t S = shape[0], A = shape[1], C = shape[2], B = shape[3], n = bins;
+    TORCH_CHECK(drawn >= 0 && drawn <= S, "rq kernel: drawn must be in 0..", S, ", got ", drawn);
+    if (shared_cuts.has_value()) check_draws(*shared_cuts, x, 1, n - 1, "shared_cuts");
+    const auto [row, used] = draw_rows(rows, S);
+    TORCH_CHECK(used <= drawn, "rq kernel: rows use ", used, " draw rows, only ", drawn, " are drawn");
+    const int64_t bad = with_dtype(x.scalar_type(), [&](auto zero) {
+        using T = decltype(zero);
+        const int64_t n_cuts = shared_cuts.has_value() ? 0 : drawn * C * (n - 1);
+        std::vector<T> draws(static_cast<size_t>(n_cuts + (random_values ? drawn * C * n : 0)));
+        mt::from_generator<T>(generator, draws.data(), static_cast<int64_t>(draws.size()));
+        const T* cuts = shared_cuts.has_value() ? shared_cuts->data_ptr<T>() : draws.data();
+        return quantize_impl<T>(x.data_ptr<T>(), out.data_ptr<T>(), S, A, C, B, static_cast<int>(n), cuts,
+                                shared_cuts.has_value(), random_values ? draws.data() + n_cuts : nullptr, row,
+                                at::get_num_threads());
+    });
+    return {out, bad};
+}
+
+// torch.rand((count,), dtype=dtype, generator=generator), bit for bit, through the replica.
+at::Tensor uniform_op(int64_t count, at::ScalarType dtype, const std::optional<at::Generator>& generator) {
+    TORCH_CHECK(dtype == at::kFloat || dtype == at::kDouble, "rq kernel: float32 or float64 draws, got ", dtype);
+    TORCH_CHECK(count >= 0, "rq kernel: count must be >= 0, got ", count);
+    at::Tensor out = at::empty({count}, at::TensorOptions().dtype(dtype));
+    with_dtype(dtype, [&](auto zero) {
+        using T = decltype(zero);
+        mt::from_generator<T>(generator, out.data_ptr<T>(), count);
+        return 0;
+    });
+    return out;
 }
 
 }  // namespace
 
+#ifndef RQ_OPS_NAMESPACE
+#define RQ_OPS_NAMESPACE rqbench_kernel
+#endif
+// TORCH_LIBRARY pastes its namespace argument; this level expands RQ_OPS_NAMESPACE first.
+#define RQ_LIBRARY(ns, m) TORCH_LIBRARY(ns, m)
+
+RQ_LIBRARY(RQ_OPS_NAMESPACE, m) {
+    m.def("quantize(Tensor x, int[] shape, int bins, Tensor cuts, Tensor? frac, Tensor? rows) -> (Tensor, int)",
+          &quantize_op);
+    m.def(
+        "quantize_drawing(Tensor x, int[] shape, int bins, Generator? generator, int drawn, Tensor? shared_cuts, "
+        "bool random_values, Tensor? rows) -> (Tensor, int)",
+        &quantize_drawing_op);
+    m.def("uniform(int count, ScalarType dtype, Generator? generator) -> Tensor", &uniform_op);
+}
+
 extern "C" {
 
-int rq_kernel_version() { return 5; }
+int rq_kernel_version() { return 6; }
 
 int rq_max_bins() { return kMaxBins; }
-
-int64_t rq_quantize_f32(const float* x, float* out, int64_t S, int64_t A, int64_t C, int64_t B, int n,
-                        const float* cuts, int cuts_shared, const float* frac, const int64_t* row, int threads,
-                        uint8_t* state, float* draws, int64_t R, int draw_frac) {
-    return draw_quantize<float>(x, out, S, A, C, B, n, cuts, cuts_shared, frac, row, threads, state, draws, R,
-                                draw_frac);
-}
-
-int64_t rq_quantize_f64(const double* x, double* out, int64_t S, int64_t A, int64_t C, int64_t B, int n,
-                        const double* cuts, int cuts_shared, const double* frac, const int64_t* row, int threads,
-                        uint8_t* state, double* draws, int64_t R, int draw_frac) {
-    return draw_quantize<double>(x, out, S, A, C, B, n, cuts, cuts_shared, frac, row, threads, state, draws, R,
-                                 draw_frac);
-}
-
-void rq_uniform_f32(uint8_t* state, float* out, int64_t count) { mt::uniform<float>(state, out, count); }
-
-void rq_uniform_f64(uint8_t* state, double* out, int64_t count) { mt::uniform<double>(state, out, count); }
 
 }  // extern "C"

@@ -94,18 +94,23 @@ def test_kernel_is_used_and_quantizes() -> None:
     calls = []
     kern = native.kernel()
     assert kern is not None
-    original = kern._run
+    originals = {name: getattr(kern, name) for name in ("quantize", "quantize_drawing")}
 
-    def spy(*args, **kwargs):
-        calls.append(1)
-        return original(*args, **kwargs)
+    def spy(name):
+        def call(*args, **kwargs):
+            calls.append(name)
+            return originals[name](*args, **kwargs)
 
-    kern._run = spy  # type: ignore[method-assign]
+        return call
+
+    for name in originals:
+        setattr(kern, name, spy(name))
     try:
         out = randomized_quantization(x, 5, generator=torch.Generator().manual_seed(0))
     finally:
-        del kern._run
-    assert calls == [1]
+        for name in originals:
+            delattr(kern, name)
+    assert calls == ["quantize_drawing"]  # one operator call: the draws are made inside it
     for s, c in itertools.product(range(4), range(3)):
         vals = out[s, c].unique()
         assert 1 <= vals.numel() <= 5
@@ -191,15 +196,34 @@ def test_kernel_draws_are_torch_rand_bit_for_bit(dtype) -> None:
     assert torch.equal(mine, torch.rand((3, 4, 7), dtype=dtype)) and torch.equal(after, torch.rand(2))
     with pytest.raises(ValueError, match="on the CPU"):
         kern.uniform((3,), None, torch.device("meta"), dtype)
+    with pytest.raises(RuntimeError, match="float32 or float64 draws"):
+        kern.ops.uniform(3, torch.int32, None)
 
-    class ShortState:  # a generator whose state is smaller than the kernel reads: refused before any read
-        device = torch.device("cpu")
 
-        def get_state(self) -> torch.Tensor:
-            return torch.zeros(native.MT_STATE_BYTES - 8, dtype=torch.uint8)
-
-    with pytest.raises(ValueError, match="unexpected CPU generator state"):
-        kern.uniform((3,), ShortState(), cpu, dtype)  # type: ignore[arg-type]
+@needs_kernel
+def test_the_operators_refuse_bad_arguments_before_reading() -> None:
+    """The operators check what the kernel would read: the shape covers the input, enough draws for the rows
+    used, rows within the drawn ones, bins within the tables."""
+    kern = native.kernel()
+    assert kern is not None
+    x = torch.randn(4, 3, 5, 5)
+    shape4 = (4, 1, 3, 25)
+    cuts, frac = torch.rand(4, 3, 7), torch.rand(4, 3, 8)
+    assert kern.quantize(x, shape4, 8, cuts, frac)[1] == 0
+    cases = [
+        (lambda: kern.quantize(x, (4, 1, 3, 24), 8, cuts, frac), "does not cover"),
+        (lambda: kern.quantize(x, shape4, 8, cuts[:3], frac), "cuts holds 63 draws, needs 12 x 7"),
+        (lambda: kern.quantize(x, shape4, 8, cuts, frac[:2]), "frac holds"),
+        (lambda: kern.quantize(x, shape4, 8, cuts.double(), frac), "contiguous CPU"),
+        (lambda: kern.quantize(x, shape4, 65, cuts, frac), "1 to 64 bins"),
+        (lambda: kern.quantize(x, shape4, 8, cuts, frac, torch.tensor([0, 1, 2, 4])), "cuts holds"),
+        (lambda: kern.quantize(x, shape4, 8, cuts, frac, torch.tensor([0, -2, 1, 2])), "rows must be >= -1"),
+        (lambda: kern.quantize_drawing(x, shape4, 8, None, 2, shared_cuts=None, random_values=True), "rows use 4"),
+        (lambda: kern.quantize(x.half(), shape4, 8, cuts, frac), "float32 or float64 input"),
+    ]
+    for call, message in cases:
+        with pytest.raises(RuntimeError, match=message):
+            call()
 
 
 @needs_kernel
@@ -283,6 +307,7 @@ def test_a_failing_build_is_reported_and_leaves_no_partial_file(tmp_path, monkey
 def test_library_is_cached_by_source_and_rebuilt_when_it_changes(tmp_path, monkeypatch) -> None:
     cxx = native.compiler()
     assert cxx is not None
+    own = native.kernel()  # this process's kernel, loaded before the cache and the source are pointed elsewhere
     monkeypatch.setenv("RQBENCH_CACHE", str(tmp_path))
     first = native.library_path(cxx)
     assert first.parent == tmp_path / "kernels"
@@ -294,7 +319,17 @@ def test_library_is_cached_by_source_and_rebuilt_when_it_changes(tmp_path, monke
     built = native.library_path(cxx)
     assert built.exists() and os.access(built, os.R_OK)
     assert [p.name for p in Path(built.parent).iterdir()] == [built.name]  # nothing temporary left
-    assert native.Kernel(built).lib.rq_kernel_version() >= 1
+    # A second kernel loads beside this process's own (its operators under another namespace) and agrees.
+    other = native.Kernel(built)
+    assert own is not None and native.op_namespace(built) != native.op_namespace(own.path)
+    x = torch.randn(6, 3, 7, 7)
+    outs = [
+        k.quantize_drawing(
+            x, (6, 1, 3, 49), 8, torch.Generator().manual_seed(3), 6, shared_cuts=None, random_values=True
+        )[0]
+        for k in (other, own)
+    ]
+    assert torch.equal(outs[0], outs[1])
 
 
 def test_the_kernel_built_is_the_source_this_process_imported(tmp_path, monkeypatch) -> None:
