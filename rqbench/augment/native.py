@@ -156,7 +156,8 @@ def op_namespace(path: Path) -> str:
 class Kernel:
     """The loaded kernel: :meth:`quantize` and :meth:`quantize_drawing` on CPU tensors (float32, float64).
 
-    Each is one torch operator (``torch.ops.<op_namespace(path)>``), so a call costs one dispatch.
+    Each is one torch operator (``torch.ops.<op_namespace(path)>``, ``.default`` overloads), so a call costs one
+    dispatch.
     """
 
     def __init__(self, path: Path) -> None:
@@ -170,7 +171,11 @@ class Kernel:
             )
         if lib.rq_max_bins() != MAX_BINS:
             raise RuntimeError(f"{path} handles {lib.rq_max_bins()} bins, expected {MAX_BINS}")
-        self.ops = getattr(torch.ops, op_namespace(path))
+        ops = getattr(torch.ops, op_namespace(path))
+        # The overloads themselves: calling them skips the overload packet's Python __call__.
+        self._quantize = ops.quantize.default
+        self._quantize_drawing = ops.quantize_drawing.default
+        self._uniform = ops.uniform.default
         #: Whether :meth:`uniform` reproduces ``torch.rand`` here (checked by :func:`draws_match_torch`).
         self.exact_draws = draws_match_torch(self)
 
@@ -183,7 +188,7 @@ class Kernel:
         lock. Same signature as :func:`rqbench.augment.base.rand`; ``device`` must be the CPU."""
         if device.type != "cpu" or (generator is not None and generator.device.type != "cpu"):
             raise ValueError(f"the kernel's draws are made on the CPU, got device {device}, generator {generator}")
-        out: Tensor = self.ops.uniform(math.prod(shape), dtype, generator)
+        out: Tensor = self._uniform(math.prod(shape), dtype, generator)
         return out.view(shape)
 
     def quantize(
@@ -210,7 +215,7 @@ class Kernel:
             The output (``x``'s shape) and how many ``(sample, channel)`` of ``x`` hold NaN or inf (every
             sample is checked; the output is meaningless unless that is 0).
         """
-        out, bad = self.ops.quantize(x, shape4, bins, cuts, frac, rows)
+        out, bad = self._quantize(x, shape4, bins, cuts, frac, rows)
         return out, int(bad)
 
     def quantize_drawing(
@@ -231,7 +236,7 @@ class Kernel:
         ``(n - 1,)`` sorted points of uniform spacing) is given, then ``(drawn, C, n)`` value draws if
         ``random_values``. One operator call instead of three saves the per-call costs that dominate small
         inputs. Only where :attr:`exact_draws` holds (the caller checks)."""
-        out, bad = self.ops.quantize_drawing(x, shape4, bins, generator, drawn, shared_cuts, random_values, rows)
+        out, bad = self._quantize_drawing(x, shape4, bins, generator, drawn, shared_cuts, random_values, rows)
         return out, int(bad)
 
 

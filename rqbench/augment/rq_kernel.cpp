@@ -25,6 +25,7 @@
 #include <tuple>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <type_traits>
 #include <vector>
 
@@ -642,11 +643,12 @@ std::tuple<at::Tensor, int64_t> quantize_drawing_op(const at::Tensor& input, at:
     const int64_t bad = with_dtype(x.scalar_type(), [&](auto zero) {
         using T = decltype(zero);
         const int64_t n_cuts = shared_cuts.has_value() ? 0 : drawn * C * (n - 1);
-        std::vector<T> draws(static_cast<size_t>(n_cuts + (random_values ? drawn * C * n : 0)));
-        mt::from_generator<T>(generator, draws.data(), static_cast<int64_t>(draws.size()));
-        const T* cuts = shared_cuts.has_value() ? shared_cuts->data_ptr<T>() : draws.data();
+        const int64_t count = n_cuts + (random_values ? drawn * C * n : 0);
+        const std::unique_ptr<T[]> draws(new T[static_cast<size_t>(count)]);  // every entry is drawn: no zeroing
+        mt::from_generator<T>(generator, draws.get(), count);
+        const T* cuts = shared_cuts.has_value() ? shared_cuts->data_ptr<T>() : draws.get();
         return quantize_impl<T>(x.data_ptr<T>(), out.data_ptr<T>(), S, A, C, B, static_cast<int>(n), cuts,
-                                shared_cuts.has_value(), random_values ? draws.data() + n_cuts : nullptr, row,
+                                shared_cuts.has_value(), random_values ? draws.get() + n_cuts : nullptr, row,
                                 at::get_num_threads());
     });
     return {out, bad};

@@ -197,7 +197,7 @@ def test_kernel_draws_are_torch_rand_bit_for_bit(dtype) -> None:
     with pytest.raises(ValueError, match="on the CPU"):
         kern.uniform((3,), None, torch.device("meta"), dtype)
     with pytest.raises(RuntimeError, match="float32 or float64 draws"):
-        kern.ops.uniform(3, torch.int32, None)
+        kern._uniform(3, torch.int32, None)
 
 
 @needs_kernel
