@@ -71,7 +71,8 @@ FLAGS: tuple[str, ...] = (
 )
 #: Most bins the kernel handles (its per-quantizer tables are fixed arrays); more bins use eager.
 MAX_BINS = 64
-DTYPES: dict[torch.dtype, str] = {torch.float32: "f32", torch.float64: "f64"}
+#: The dtypes the kernel quantizes.
+DTYPES: tuple[torch.dtype, ...] = (torch.float32, torch.float64)
 
 
 def compiler() -> str | None:

@@ -601,27 +601,44 @@ std::pair<const int64_t*, int64_t> draw_rows(const std::optional<at::Tensor>& ro
     return {row, used};
 }
 
+// What both quantize operators start from: the checked input made contiguous, its output, the view
+// (S, A, C, B) and the draw rows; run<T> quantizes with the draws it is given.
+struct Call {
+    at::Tensor x, out;
+    int64_t S, A, C, B, n;
+    const int64_t* row;
+    int64_t used;  // draw rows the samples use
+
+    Call(const at::Tensor& input, at::IntArrayRef shape, int64_t bins, const std::optional<at::Tensor>& rows) {
+        check_input(input, shape, bins);
+        x = input.contiguous();
+        out = at::empty_like(x);
+        S = shape[0], A = shape[1], C = shape[2], B = shape[3], n = bins;
+        std::tie(row, used) = draw_rows(rows, S);
+    }
+
+    template <typename T>
+    std::tuple<at::Tensor, int64_t> run(const T* cuts, bool cuts_shared, const T* frac) {
+        const int64_t bad = quantize_impl<T>(x.data_ptr<T>(), out.data_ptr<T>(), S, A, C, B, static_cast<int>(n), cuts,
+                                             cuts_shared, frac, row, at::get_num_threads());
+        return {out, bad};
+    }
+};
+
 // RQ of x seen as `shape` (S, A, C, B) with draws given: cuts (R, C, n - 1) unsorted, or one shared
 // sorted (n - 1,) row; frac (R, C, n) or none (midpoints); rows: sample s uses draw row rows[s], -1
 // copies it. Returns the output (x's shape) and how many (sample, channel) hold NaN or inf.
 std::tuple<at::Tensor, int64_t> quantize_op(const at::Tensor& input, at::IntArrayRef shape, int64_t bins,
                                             const at::Tensor& cuts, const std::optional<at::Tensor>& frac,
                                             const std::optional<at::Tensor>& rows) {
-    check_input(input, shape, bins);
-    const at::Tensor x = input.contiguous();
-    at::Tensor out = at::empty_like(x);
-    const int64_t S = shape[0], A = shape[1], C = shape[2], B = shape[3], n = bins;
+    Call call(input, shape, bins, rows);
     const bool shared = cuts.dim() == 1;
-    const auto [row, used] = draw_rows(rows, S);
-    check_draws(cuts, x, shared ? 1 : used * C, n - 1, "cuts");
-    if (frac.has_value()) check_draws(*frac, x, used * C, n, "frac");
-    const int64_t bad = with_dtype(x.scalar_type(), [&](auto zero) {
+    check_draws(cuts, call.x, shared ? 1 : call.used * call.C, call.n - 1, "cuts");
+    if (frac.has_value()) check_draws(*frac, call.x, call.used * call.C, call.n, "frac");
+    return with_dtype(call.x.scalar_type(), [&](auto zero) {
         using T = decltype(zero);
-        return quantize_impl<T>(x.data_ptr<T>(), out.data_ptr<T>(), S, A, C, B, static_cast<int>(n),
-                                cuts.data_ptr<T>(), shared, frac.has_value() ? frac->data_ptr<T>() : nullptr, row,
-                                at::get_num_threads());
+        return call.run<T>(cuts.data_ptr<T>(), shared, frac.has_value() ? frac->data_ptr<T>() : nullptr);
     });
-    return {out, bad};
 }
 
 // The same with the draws made inside the call from `generator` (none: torch's default CPU one), in
@@ -632,26 +649,19 @@ std::tuple<at::Tensor, int64_t> quantize_drawing_op(const at::Tensor& input, at:
                                                     const std::optional<at::Generator>& generator, int64_t drawn,
                                                     const std::optional<at::Tensor>& shared_cuts, bool random_values,
                                                     const std::optional<at::Tensor>& rows) {
-    check_input(input, shape, bins);
-    const at::Tensor x = input.contiguous();
-    at::Tensor out = at::empty_like(x);
-    const int64_t S = shape[0], A = shape[1], C = shape[2], B = shape[3], n = bins;
-    TORCH_CHECK(drawn >= 0 && drawn <= S, "rq kernel: drawn must be in 0..", S, ", got ", drawn);
-    if (shared_cuts.has_value()) check_draws(*shared_cuts, x, 1, n - 1, "shared_cuts");
-    const auto [row, used] = draw_rows(rows, S);
-    TORCH_CHECK(used <= drawn, "rq kernel: rows use ", used, " draw rows, only ", drawn, " are drawn");
-    const int64_t bad = with_dtype(x.scalar_type(), [&](auto zero) {
+    Call call(input, shape, bins, rows);
+    TORCH_CHECK(drawn >= 0 && drawn <= call.S, "rq kernel: drawn must be in 0..", call.S, ", got ", drawn);
+    if (shared_cuts.has_value()) check_draws(*shared_cuts, call.x, 1, call.n - 1, "shared_cuts");
+    TORCH_CHECK(call.used <= drawn, "rq kernel: rows use ", call.used, " draw rows, only ", drawn, " are drawn");
+    return with_dtype(call.x.scalar_type(), [&](auto zero) {
         using T = decltype(zero);
-        const int64_t n_cuts = shared_cuts.has_value() ? 0 : drawn * C * (n - 1);
-        const int64_t count = n_cuts + (random_values ? drawn * C * n : 0);
+        const int64_t n_cuts = shared_cuts.has_value() ? 0 : drawn * call.C * (call.n - 1);
+        const int64_t count = n_cuts + (random_values ? drawn * call.C * call.n : 0);
         const std::unique_ptr<T[]> draws(new T[static_cast<size_t>(count)]);  // every entry is drawn: no zeroing
         mt::from_generator<T>(generator, draws.get(), count);
         const T* cuts = shared_cuts.has_value() ? shared_cuts->data_ptr<T>() : draws.get();
-        return quantize_impl<T>(x.data_ptr<T>(), out.data_ptr<T>(), S, A, C, B, static_cast<int>(n), cuts,
-                                shared_cuts.has_value(), random_values ? draws.get() + n_cuts : nullptr, row,
-                                at::get_num_threads());
+        return call.run<T>(cuts, shared_cuts.has_value(), random_values ? draws.get() + n_cuts : nullptr);
     });
-    return {out, bad};
 }
 
 // torch.rand((count,), dtype=dtype, generator=generator), bit for bit, through the replica.
