@@ -23,3 +23,11 @@ def test_exactly_two_commands_first() -> None:
 
 def test_ci_runs_the_readme_test_command() -> None:
     assert readme_commands()[1] in (ROOT / ".ci" / "run").read_text()
+
+
+def test_readme_plugin_is_the_example_file() -> None:
+    """The README's one-file augmentation is ``examples/my_aug.py`` byte for byte: its source hash is part of
+    the keys of the committed ``compare`` runs, so a user who copies either reuses them."""
+    block = re.search(r"```python\n(# my_aug\.py\n.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert block, "README must show the one-file augmentation starting with '# my_aug.py'"
+    assert block.group(1) == (ROOT / "examples" / "my_aug.py").read_text()
