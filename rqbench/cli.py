@@ -785,7 +785,7 @@ def table_command(
     with _reported(ValueError, KeyError):
         rendered = _render(table, preset, results, world_size)
         if claims_for(rendered.table):
-            alpha = nominal_alpha(results, rendered.table.name, preset)
+            alpha = nominal_alpha(results, rendered.table, preset)
             found = evaluate_claims(rendered.table, rendered.per_seed, alpha=alpha)
             gains = pretraining_gains(rendered.table, rendered.per_seed)
             console.print(claims_markdown(rendered.table, found, gains), markup=False, highlight=False, soft_wrap=True)
@@ -819,7 +819,7 @@ def claims_command(
             spec = rendered.table
             if not claims.claims_for(spec):
                 raise ValueError(f"{spec.name} has no claims; tables with claims: {', '.join(claims.CLAIMS)}")
-            part = claims.evaluate_claims(spec, rendered.per_seed, alpha=nominal_alpha(results, spec.name, preset))
+            part = claims.evaluate_claims(spec, rendered.per_seed, alpha=nominal_alpha(results, spec, preset))
             part_gains = claims.pretraining_gains(spec, rendered.per_seed)
             seeds = rendered.per_seed.to_csv(index=False, lineterminator="\n")
             written = write_atomic(results / "tables" / f"{spec.name}_{preset}_seeds.csv", seeds)
@@ -870,13 +870,15 @@ def compare_command(
     RESULTS/tables/compare_MODALITY_PRESET.{md,csv,tex} (and its spec as compare_MODALITY.yaml, which
     `rqbench table` and `rqbench claims` accept), and the cross-modal summary
     RESULTS/tables/compare_summary_PRESET.{md,csv,tex,png}: the gain over the base view with its 95 %
-    interval and the verdict against RQ. With --until-decided each modality's table is seeded as
-    `bench --until-decided` does (its claims: each augmentation - RQ), --budget per modality."""
-    from rqbench import compare
+    interval and the verdict against RQ (at a sequential design's nominal level where one chose seed counts).
+    With --until-decided each modality's table is seeded as `bench --until-decided` does (its claims: each
+    augmentation - RQ), --budget per modality."""
+    from rqbench import compare, stats
     from rqbench.distributed import init_distributed, launched_world_size
     from rqbench.io import write_atomic
     from rqbench.results import rebuild_index
     from rqbench.runner import Workspace
+    from rqbench.sequential import nominal_alpha
     from rqbench.tables.yaml_spec import dump_table
 
     with _reported(ValueError, KeyError):
@@ -901,7 +903,8 @@ def compare_command(
             filled = _render(spec, preset, results, env.world_size)
             write_atomic(results / "tables" / f"{spec.name}.yaml", dump_table(spec))
             rendered.append(filled)
-        summary = compare.summarize(rendered)
+        alpha = min((nominal_alpha(results, r.table, preset) for r in rendered), default=stats.ALPHA)
+        summary = compare.summarize(rendered, alpha)
         written = compare.write_summary(summary, results / "tables", preset)
     console.print(compare.summary_markdown(summary, preset), markup=False, highlight=False, soft_wrap=True)
     console.print(f"written: {', '.join(str(p) for p in written.values())}")

@@ -53,7 +53,7 @@ VERDICT_WORDS = {
 """The verdict of ``AUG - RQ`` (a claim of direction +1 without a reference effect) in words."""
 
 SUMMARY_COLUMNS = ("augmentation", "modality", "column", "n_seeds", "gain", "gain_low", "gain_high", "n_vs_rq",
-                   "vs_rq", "vs_rq_low", "vs_rq_high", "p", "p_holm", "verdict")  # fmt: skip
+                   "vs_rq", "vs_rq_low", "vs_rq_high", "p", "p_holm", "verdict", "alpha")  # fmt: skip
 """Columns of :func:`summarize`'s frame (the summary CSV)."""
 
 
@@ -172,25 +172,29 @@ def compare_configs(
     ]
 
 
-def _paired(a: dict[int, float], b: dict[int, float]) -> tuple[int, float, float, float, float]:
-    """``(n, mean, low, high, p)`` of the per-seed ``a - b`` over common seeds (paired t)."""
+def _paired(
+    a: dict[int, float], b: dict[int, float], alpha: float = stats.ALPHA
+) -> tuple[int, float, float, float, float]:
+    """``(n, mean, low, high, p)`` of the per-seed ``a - b`` over common seeds (paired t; ``1 - alpha`` interval)."""
     if not a or not b:
         return 0, math.nan, math.nan, math.nan, math.nan
     seeds, d = stats.paired_differences([a], [b])
     mean, se, df = (float(x) for x in stats.mean_se(d))
-    low, high = (float(x) for x in stats.t_interval(mean, se, df))
+    low, high = (float(x) for x in stats.t_interval(mean, se, df, 1.0 - alpha))
     p = float(stats.t_pvalue(mean, se, df)) if len(seeds) >= 2 else math.nan
     return len(seeds), mean, low, high, p
 
 
-def summarize(rendered: Sequence[RenderedTable]) -> pd.DataFrame:
+def summarize(rendered: Sequence[RenderedTable], alpha: float = stats.ALPHA) -> pd.DataFrame:
     """The cross-modal summary of rendered comparison tables (:data:`SUMMARY_COLUMNS`), one line per
     augmentation and modality (RQ included, the base view alone and random init not).
 
     ``gain``: the augmentation minus the base view alone on the modality's summary column, paired over
     common seeds, with its 95 % t interval; ``vs_rq``: the augmentation minus RQ, paired, interval,
     two-sided p, ``p_holm`` Holm-adjusted over every comparison with RQ in the summary, and ``verdict``
-    (:data:`VERDICT_WORDS`; ``""`` on RQ's own line)."""
+    (:data:`VERDICT_WORDS`; ``""`` on RQ's own line). ``alpha``: the level of the tests and ``1 - alpha``
+    the intervals' coverage (below 0.05 when a sequential design chose the seed counts, see
+    :func:`rqbench.sequential.nominal_alpha`)."""
     records = []
     for table in rendered:
         spec = table.table
@@ -200,25 +204,30 @@ def summarize(rendered: Sequence[RenderedTable]) -> pd.DataFrame:
             if row.label in (SCRATCH_LABEL, BASE_LABEL):
                 continue
             own = values.get((row.label, column), {})
-            n, gain, low, high, _ = _paired(own, values.get((BASE_LABEL, column), {}))
+            n, gain, low, high, _ = _paired(own, values.get((BASE_LABEL, column), {}), alpha)
             n_rq, d, d_low, d_high, p = (
-                _paired(own, values.get((RQ_LABEL, column), {})) if row.label != RQ_LABEL else (0, *[math.nan] * 4)
+                _paired(own, values.get((RQ_LABEL, column), {}), alpha)
+                if row.label != RQ_LABEL
+                else (0, *[math.nan] * 4)
             )
             records.append(
                 {"augmentation": row.label, "modality": spec.modality, "column": column, "n_seeds": n, "gain": gain,
                  "gain_low": low, "gain_high": high, "n_vs_rq": n_rq, "vs_rq": d, "vs_rq_low": d_low,
                  "vs_rq_high": d_high, "p": p}
             )  # fmt: skip
-    frame = pd.DataFrame.from_records(records, columns=list(SUMMARY_COLUMNS[:-2]))
+    frame = pd.DataFrame.from_records(records, columns=list(SUMMARY_COLUMNS[:-3]))
     frame["p_holm"] = stats.holm(frame["p"].to_numpy(dtype=float)) if len(frame) else []
     verdicts = []
     for r in frame.itertuples():
         if r.augmentation == RQ_LABEL:
             verdicts.append("")
             continue
-        found = stats.verdict(r.vs_rq, r.vs_rq_low, r.vs_rq_high, r.p_holm, 1, None, math.nan, int(r.n_vs_rq))
+        found = stats.verdict(
+            r.vs_rq, r.vs_rq_low, r.vs_rq_high, r.p_holm, 1, None, math.nan, int(r.n_vs_rq), alpha=alpha
+        )
         verdicts.append(VERDICT_WORDS[found])
     frame["verdict"] = verdicts
+    frame["alpha"] = alpha
     return frame
 
 
@@ -249,11 +258,18 @@ def summary_frame(summary: pd.DataFrame) -> pd.DataFrame:
 def _legend(summary: pd.DataFrame, preset: str) -> str:
     columns = ", ".join(f"{m}: {c}" for m, c in dict(zip(summary["modality"], summary["column"])).items())
     n = int(summary["n_seeds"].max()) if len(summary) else 0
+    alpha = float(summary["alpha"].iloc[0]) if len(summary) else stats.ALPHA
+    sequential = (
+        ""
+        if alpha == stats.ALPHA
+        else f" (a sequential design chose some seed counts: Pocock's nominal level {alpha:.4f}, "
+        f"overall {stats.ALPHA:g})"
+    )
     return (
         f"Preset {preset}, up to {n} seeds. Each cell: the gain over the base view alone (augmentation - none, "
-        f"paired per seed, mean [95 % t interval]); then augmentation - RQ, paired, its interval, the two-sided p "
-        f"Holm-adjusted over every comparison with RQ in this summary, and the verdict (p <= {stats.ALPHA}: above "
-        f"or below RQ). Column read per modality: {columns}."
+        f"paired per seed, mean [{100 * (1 - alpha):.4g} % t interval]); then augmentation - RQ, paired, its "
+        f"interval, the two-sided p Holm-adjusted over every comparison with RQ in this summary, and the verdict "
+        f"(p <= {alpha:.4g}: above or below RQ){sequential}. Column read per modality: {columns}."
     )
 
 

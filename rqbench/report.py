@@ -207,7 +207,7 @@ def collect(results: Path, preset: str = "quick", world_size: int = 1) -> Report
             other = f"; {len(matched.ignored)} runs of its rows have other settings (`rqbench table {name}`)"
             skipped.append((name, f"no runs of the {preset} preset" + (other if matched.ignored else "")))
             continue
-        alpha = nominal_alpha(results, spec.name, preset)
+        alpha = nominal_alpha(results, spec, preset)
         found = tuple(evaluate_claims(spec, rendered.per_seed, alpha=alpha)) if claims_for(name) else ()
         keys = sorted({str(k) for k in matched.rows["run_key"]})
         sections.append(

@@ -45,7 +45,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import optimize
@@ -53,6 +53,9 @@ from scipy import stats as _st
 
 from rqbench import stats
 from rqbench.io import write_atomic
+
+if TYPE_CHECKING:
+    from rqbench.tables.spec import TableSpec
 
 MAX_LOOKS = 5
 """Most looks a design may plan."""
@@ -237,11 +240,28 @@ def load_state(results: Path, table: str, preset: str) -> SequentialState | None
     return SequentialState.from_json(path.read_text()) if path.exists() else None
 
 
-def nominal_alpha(results: Path, table: str, preset: str) -> float:
-    """The level the table's claims are judged at: the design's nominal level when it was seeded
-    sequentially, else :data:`rqbench.stats.ALPHA`."""
-    state = load_state(results, table, preset)
-    return stats.ALPHA if state is None else state.design.nominal_alpha
+def seeding_states(results: Path, spec: TableSpec, preset: str) -> list[SequentialState]:
+    """The sequential states whose looks chose seeds for some of ``spec``'s runs at ``preset``: its own,
+    and those of the registered tables that share a run with it (Table 7 reads Table 6's runs, so its
+    seed counts are as data-dependent as Table 6's)."""
+    from rqbench.tables.registry import TABLES
+
+    runs = set(spec.runs())
+    found = []
+    for path in sorted((results / "tables").glob(f"*_{preset}_sequential.json")):
+        state = SequentialState.from_json(path.read_text())
+        if state.preset != preset:
+            continue
+        if state.table == spec.name or (state.table in TABLES and runs & set(TABLES.get(state.table).runs())):
+            found.append(state)
+    return found
+
+
+def nominal_alpha(results: Path, spec: TableSpec, preset: str) -> float:
+    """The level ``spec``'s claims are judged at: the smallest nominal level of the sequential designs
+    that seeded its runs (:func:`seeding_states`; Pocock's level holds at whichever look a design
+    stopped, so judging a table at it is conservative), else :data:`rqbench.stats.ALPHA`."""
+    return min((s.design.nominal_alpha for s in seeding_states(results, spec, preset)), default=stats.ALPHA)
 
 
 def undecided(verdicts: Iterable[tuple[str, str, bool]]) -> list[str]:

@@ -111,6 +111,16 @@ def test_summary_is_the_paired_t_with_holm_over_every_comparison_with_rq() -> No
     assert (row["p_holm"], summary.loc[("dacl", "blobs-cf"), "p_holm"]) == pytest.approx(tuple(holm))
     assert row["verdict"] == "above RQ" and summary.loc[("dacl", "blobs-cf"), "verdict"] == "no clear difference"
     assert summary.loc[("RQ", "blobs"), "verdict"] == "" and math.isnan(summary.loc[("RQ", "blobs"), "p"])
+    assert (summary["alpha"] == stats.ALPHA).all()
+    # At a sequential design's nominal level: wider intervals, and a Holm p above it is no verdict.
+    strict = summarize([first, second], alpha=0.01).set_index(["augmentation", "modality"]).loc[("dacl", "blobs")]
+    assert (strict["gain_low"], strict["gain_high"]) == pytest.approx(
+        st.t.interval(0.99, len(gain) - 1, loc=gain.mean(), scale=st.sem(gain))
+    )
+    assert strict["p_holm"] == pytest.approx(holm[0]) and strict["alpha"] == 0.01
+    assert strict["verdict"] == "above RQ"  # Holm p 1.6e-4
+    stricter = summarize([first, second], alpha=1e-4).set_index(["augmentation", "modality"])
+    assert stricter.loc[("dacl", "blobs"), "verdict"] == "no clear difference"
 
 
 def _invoke(*args: str) -> str:

@@ -17,6 +17,7 @@ from rqbench.cli import app
 from rqbench.sequential import (
     SequentialDesign,
     SequentialState,
+    nominal_alpha,
     parse_budget,
     pocock_constant,
     round_budget_ok,
@@ -175,3 +176,20 @@ def test_bench_until_decided_stops_at_the_budget_and_rejects_bad_options(tmp_pat
         assert bad.exit_code == 2 and message in bad.output, bad.output
     plain = runner.invoke(app, ["bench", "blobs-table", "--budget", "1h", "--results", str(tmp_path)])
     assert plain.exit_code == 2 and "--budget applies to --until-decided only" in plain.output
+
+
+def test_a_table_reading_runs_of_a_sequential_table_is_judged_at_its_level(tmp_path) -> None:
+    from rqbench.tables.registry import get_table
+
+    design = SequentialDesign(3, 12)
+    (tmp_path / "tables").mkdir()
+    assert nominal_alpha(tmp_path, get_table("table7"), "quick") == stats.ALPHA  # no design seeded its runs
+    SequentialState("table6", "quick", design).save(state_path(tmp_path, "table6", "quick"))
+    SequentialState("table1", "full", SequentialDesign(3, 5)).save(state_path(tmp_path, "table1", "full"))
+    # Table 7 reads Table 6's runs: its seed counts came from Table 6's looks.
+    assert nominal_alpha(tmp_path, get_table("table7"), "quick") == pytest.approx(design.nominal_alpha)
+    assert nominal_alpha(tmp_path, get_table("table6"), "quick") == pytest.approx(design.nominal_alpha)
+    assert design.nominal_alpha < stats.ALPHA
+    # Another modality's table shares no run; another preset's design is not this preset's.
+    assert nominal_alpha(tmp_path, get_table("table1"), "quick") == stats.ALPHA
+    assert nominal_alpha(tmp_path, get_table("table1"), "full") == pytest.approx(SequentialDesign(3, 5).nominal_alpha)
