@@ -4,7 +4,7 @@ Every augmentation lives in one registry (:data:`AUGMENTATIONS`); a spec string 
 ``"rrc+rq(bins=8,p=0.5)"`` names a pipeline of them (:func:`build_pipeline`).
 """
 
-from rqbench.augment.base import Augmentation, ChannelLayout, MixInfo, MixingAugmentation, Stage
+from rqbench.augment.base import Augmentation, ChannelLayout, MixInfo, MixingAugmentation, OnChannels, Stage
 from rqbench.augment.byola_mixup import BYOLAMixup
 from rqbench.augment.functional import randomized_quantization, sample_quantizer
 from rqbench.augment.imix import EMix, IMix
@@ -35,6 +35,7 @@ __all__ = [
     "MixInfo",
     "MixingAugmentation",
     "Mixup",
+    "OnChannels",
     "RandomizedQuantization",
     "SpecError",
     "Stage",

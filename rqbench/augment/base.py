@@ -102,6 +102,28 @@ class Augmentation(nn.Module):
     """Bump it when the augmentation's math changes: runs keyed with the old version are not reused."""
 
 
+class OnChannels(Augmentation):
+    """A channel-stage augmentation confined to a layout's ``channels`` (:func:`on_channels`): how one that
+    does not choose its channels itself (it takes no ``channels`` argument, e.g. a plugin's) runs on a
+    modality whose channel stage also carries data that is not signal (point clouds' normals and MID-Net
+    segment ids, :mod:`modalities.points.layout`). The other channels pass through unchanged."""
+
+    stage: ClassVar[Stage] = Stage.CHANNEL
+
+    def __init__(self, inner: Augmentation, channel_dim: int, channels: tuple[int, ...]) -> None:
+        super().__init__()
+        self.inner = inner
+        self.channel_dim = channel_dim
+        self.channels = tuple(channels)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``inner`` on the selected channels of ``x``, the others as they are."""
+        return on_channels(self.inner, x, self.channel_dim, self.channels)
+
+    def extra_repr(self) -> str:
+        return f"channel_dim={self.channel_dim}, channels={self.channels}"
+
+
 class MixingAugmentation(Augmentation):
     """An augmentation whose ``forward(x)`` returns ``(mixed, MixInfo)``."""
 

@@ -18,7 +18,7 @@ from typing import Any, cast
 import torch
 from torch import Tensor, nn
 
-from rqbench.augment.base import Augmentation, ChannelLayout, MixInfo, MixingAugmentation, Stage
+from rqbench.augment.base import Augmentation, ChannelLayout, MixInfo, MixingAugmentation, OnChannels, Stage
 from rqbench.augment.registry import AUGMENTATIONS
 from rqbench.augment.views import Views
 from rqbench.errors import InputError
@@ -206,7 +206,9 @@ def build_augmentation(
     generator: torch.Generator | None = None,
 ) -> Augmentation:
     """Instantiate one term, filling ``channel_dim``/``batch_dims``/``channels``/``generator`` from
-    the context when the class takes them and the spec does not set them."""
+    the context when the class takes them and the spec does not set them. A channel-stage class that takes
+    no ``channels`` is confined to the layout's channels by :class:`~rqbench.augment.base.OnChannels`
+    when the layout names some (point clouds: xyz), so no augmentation touches a modality's ids."""
     cls = AUGMENTATIONS.get(term.name)
     params = inspect.signature(cls).parameters
     context = {
@@ -218,9 +220,12 @@ def build_augmentation(
     kwargs = {k: v for k, v in context.items() if k in params and k in _INJECTED}
     kwargs.update(dict(term.kwargs))
     try:
-        return cls(**kwargs)
+        aug = cls(**kwargs)
     except (TypeError, ValueError) as exc:
         raise SpecError(f"bad arguments in {str(term)!r}: {exc}") from None
+    if cls.stage is Stage.CHANNEL and layout.channels is not None and "channels" not in params:
+        return OnChannels(aug, layout.channel_dim, layout.channels)
+    return aug
 
 
 DEFAULT_STAGE_ORDER: tuple[Stage, ...] = (Stage.VIEW, Stage.CHANNEL)

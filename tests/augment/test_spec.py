@@ -12,6 +12,7 @@ from rqbench.augment import (
     AugTerm,
     ChannelLayout,
     IMix,
+    OnChannels,
     RandomizedQuantization,
     SpecError,
     Stage,
@@ -137,6 +138,33 @@ def test_a_new_augmentation_is_one_registered_class() -> None:
         register_augmentation(name)(type("Other", (Augmentation,), {}))
     with pytest.raises(TypeError, match="must be a subclass"):
         register_augmentation("not-a-module")(object)  # type: ignore[arg-type]
+
+
+def test_a_channel_augmentation_that_takes_no_channels_touches_only_the_layouts() -> None:
+    from modalities.points.layout import LAYOUT, SEGMENT
+
+    name = "test-negate-xyz"
+
+    @register_augmentation(name)
+    class Negate(Augmentation):
+        """Negate every value (a plugin that knows nothing of channels)."""
+
+        stage = Stage.CHANNEL
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return -x
+
+    (wrapped,) = build_pipeline(name, layout=LAYOUT).channel
+    assert isinstance(wrapped, OnChannels) and isinstance(wrapped.inner, Negate) and wrapped.channels == (0, 1, 2)
+    x = torch.randn(2, 5, 7)
+    x[..., SEGMENT] = torch.arange(5.0)  # MID-Net's segment ids: negated, they would be out of range
+    y = build_pipeline(f"pts_base+{name}", layout=LAYOUT, modality="points").channel(x)
+    assert torch.equal(y[..., :3], -x[..., :3]) and torch.equal(y[..., 3:], x[..., 3:])
+    # RQ chooses its channels itself, and a layout that names none confines nothing.
+    (rq,) = build_pipeline("rq(bins=4)", layout=LAYOUT).channel
+    assert isinstance(rq, RandomizedQuantization) and rq.channels == (0, 1, 2)
+    (plain,) = build_pipeline(name, layout=ChannelLayout(channel_dim=-1)).channel
+    assert isinstance(plain, Negate)
 
 
 def test_modality_specific_augmentation_is_checked() -> None:
