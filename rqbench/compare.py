@@ -309,8 +309,9 @@ _COLORS = {"above RQ": "tab:green", "below RQ": "tab:red", "": "tab:blue"}
 
 
 def plot_forest(summary: pd.DataFrame, path: str | os.PathLike[str], preset: str) -> Path:
-    """A forest plot: per modality a panel, per augmentation its gain over the base view with the 95 %
-    interval (RQ blue; green / red: above / below RQ after Holm; grey otherwise). Written atomically."""
+    """A forest plot: per modality a panel, per augmentation its gain over the base view with its interval
+    (``1 - alpha``, the summary's level); RQ blue, green / red: above / below RQ after Holm, grey otherwise.
+    Written atomically."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -337,7 +338,10 @@ def plot_forest(summary: pd.DataFrame, path: str | os.PathLike[str], preset: str
     axes[0].set_yticks(np.arange(len(augs)))
     axes[0].set_yticklabels(augs)
     axes[0].invert_yaxis()
-    fig.suptitle(f"Gain over the base view alone, mean and 95 % interval over seeds ({preset})", fontsize=10)
+    alpha = float(summary["alpha"].iloc[0]) if len(summary) else stats.ALPHA
+    fig.suptitle(
+        f"Gain over the base view alone, mean and {100 * (1 - alpha):.4g} % interval over seeds ({preset})", fontsize=10
+    )
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=120)
     return write_atomic(path, buf.getvalue())
