@@ -868,7 +868,8 @@ def compare_command(
     Each augmentation is added to the modality's base view where the paper's tables put RQ, so runs they
     finished are reused; only missing runs run (here, one after another). Writes per modality
     RESULTS/tables/compare_MODALITY_PRESET.{md,csv,tex} (and its spec as compare_MODALITY.yaml, which
-    `rqbench table` and `rqbench claims` accept), and the cross-modal summary
+    `rqbench table` and `rqbench claims` accept) with compare_MODALITY_views_PRESET.png (real samples and
+    each compared augmentation's views, as `rqbench show`), and the cross-modal summary
     RESULTS/tables/compare_summary_PRESET.{md,csv,tex,png}: the gain over the base view with its 95 %
     interval and the verdict against RQ (at a sequential design's nominal level where one chose seed counts).
     With --until-decided each modality's table is seeded as `bench --until-decided` does (its claims: each
@@ -906,8 +907,11 @@ def compare_command(
         alpha = min((nominal_alpha(results, r.table, preset) for r in rendered), default=stats.ALPHA)
         summary = compare.summarize(rendered, alpha)
         written = compare.write_summary(summary, results / "tables", preset)
+        pictures, no_pictures = compare.write_views(specs, results / "tables", preset)
     console.print(compare.summary_markdown(summary, preset), markup=False, highlight=False, soft_wrap=True)
-    console.print(f"written: {', '.join(str(p) for p in written.values())}")
+    console.print(f"written: {', '.join(str(p) for p in [*written.values(), *pictures.values()])}")
+    for modality, why in no_pictures.items():
+        console.print(f"no view pictures for {modality}: {why}")
 
 
 @app.command("show")

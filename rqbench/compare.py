@@ -347,6 +347,31 @@ def plot_forest(summary: pd.DataFrame, path: str | os.PathLike[str], preset: str
     return write_atomic(path, buf.getvalue())
 
 
+def view_specs(spec: TableSpec) -> list[str]:
+    """The augmentation specs of a comparison table's pretrained rows, in row order (one picture row each)."""
+    return list(dict.fromkeys(r.aug for r in spec.rows if r.pretrain and r.aug is not None))
+
+
+def write_views(
+    specs: Sequence[TableSpec], directory: str | os.PathLike[str], preset: str, n: int = 6, seed: int = 0
+) -> tuple[dict[str, Path], dict[str, str]]:
+    """Per modality, ``compare_MODALITY_views_PRESET.png`` in ``directory``: ``n`` real samples and one row
+    per compared augmentation on the base view (what ``rqbench show MODALITY --aug ...`` draws).
+    Returns ``(written, skipped)``; ``skipped`` maps a modality that draws no pictures to why."""
+    from rqbench.modality import MODALITIES
+
+    written: dict[str, Path] = {}
+    skipped: dict[str, str] = {}
+    for spec in specs:
+        instance = MODALITIES.get(spec.modality)()
+        path = Path(directory) / f"compare_{spec.modality}_views_{preset}.png"
+        try:
+            written[spec.modality] = instance.show(instance.preset(preset), view_specs(spec), n, path, seed)
+        except NotImplementedError as exc:
+            skipped[spec.modality] = str(exc)
+    return written, skipped
+
+
 def write_summary(summary: pd.DataFrame, directory: str | os.PathLike[str], preset: str) -> dict[str, Path]:
     """``compare_summary_PRESET.{md,csv,tex,png}`` in ``directory``, written atomically."""
     from rqbench.io import write_atomic
@@ -383,5 +408,7 @@ __all__ = [
     "summary_frame",
     "summary_latex",
     "summary_markdown",
+    "view_specs",
     "write_summary",
+    "write_views",
 ]

@@ -23,6 +23,8 @@ from rqbench.compare import (
     compare_specs,
     split_terms,
     summarize,
+    view_specs,
+    write_views,
 )
 from rqbench.tables import TABLES, render
 from rqbench.tables.setting import SETTINGS, on_base
@@ -141,6 +143,7 @@ def test_compare_end_to_end_then_nothing_runs_again(tmp_path: Path) -> None:
         for ext in ("md", "csv", "tex"):
             assert (tables / f"{name}.{ext}").stat().st_size > 0
     assert (tables / "compare_summary_tiny.png").read_bytes()[:4] == b"\x89PNG"
+    assert "no view pictures for blobs: modality 'blobs' does not draw pictures of its views" in first
     summary = pd.read_csv(tables / "compare_summary_tiny.csv")
     assert set(zip(summary["augmentation"], summary["modality"])) == {
         (a, m) for a in ("negate-compare", "RQ") for m in ("blobs", "blobs-cf")
@@ -180,3 +183,12 @@ def test_compare_rejects_bad_input_before_any_run(tmp_path: Path) -> None:
         result = CliRunner().invoke(app, [*args, "--results", str(tmp_path)], env={"COLUMNS": "300"})
         assert result.exit_code == 2 and message in " ".join(result.output.split()), (args, result.output)
         assert not (tmp_path / "runs").exists()
+
+
+def test_view_pictures_show_every_compared_augmentation_on_the_base_view(tmp_path: Path) -> None:
+    specs = compare_specs(["dacl"], ["images", "dabs"], against=["none"])
+    assert view_specs(specs[0]) == ["rrc", "rrc+dacl", "rrc+rq(bins=8)"]
+    written, skipped = write_views(specs, tmp_path, "quick", n=2)
+    assert written == {"images": tmp_path / "compare_images_views_quick.png"}
+    assert written["images"].read_bytes()[:4] == b"\x89PNG"
+    assert skipped == {"dabs": "modality 'dabs' does not draw pictures of its views"}
