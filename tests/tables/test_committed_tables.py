@@ -3,8 +3,10 @@ match their presets (by run key), so nothing is lost or let in by key matching."
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from rqbench import compare
@@ -61,8 +63,10 @@ def test_committed_table_cells_are_reproduced(name: str, frame) -> None:
 def test_committed_compare_summary_is_reproduced(frame) -> None:
     """The cross-modal summary follows from the committed comparison tables' per-seed cells, at the level
     of the sequential designs that chose their seed counts."""
-    rendered = [_rendered(name, frame) for name in COMPARED]
+    committed = (RESULTS / "tables" / f"{SUMMARY}_quick.csv").read_text()
+    modalities = dict.fromkeys(pd.read_csv(io.StringIO(committed))["modality"])  # in the command's order
+    assert sorted(f"compare_{m}" for m in modalities) == COMPARED
+    rendered = [_rendered(f"compare_{m}", frame) for m in modalities]
     alpha = min(nominal_alpha(RESULTS, r.table, "quick") for r in rendered)
     summary = compare.summarize(rendered, alpha)
-    committed = (RESULTS / "tables" / f"{SUMMARY}_quick.csv").read_text()
     assert summary.to_csv(index=False, lineterminator="\n") == committed
