@@ -255,10 +255,15 @@ def summary_frame(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(data, index=pd.Index(augs, name="augmentation"))
 
 
+def _level(summary: pd.DataFrame) -> float:
+    """The level the summary was judged at (its ``alpha`` column; 0.05 for an empty one)."""
+    return float(summary["alpha"].iloc[0]) if len(summary) else stats.ALPHA
+
+
 def _legend(summary: pd.DataFrame, preset: str) -> str:
     columns = ", ".join(f"{m}: {c}" for m, c in dict(zip(summary["modality"], summary["column"])).items())
     n = int(summary["n_seeds"].max()) if len(summary) else 0
-    alpha = float(summary["alpha"].iloc[0]) if len(summary) else stats.ALPHA
+    alpha = _level(summary)
     sequential = (
         ""
         if alpha == stats.ALPHA
@@ -338,7 +343,7 @@ def plot_forest(summary: pd.DataFrame, path: str | os.PathLike[str], preset: str
     axes[0].set_yticks(np.arange(len(augs)))
     axes[0].set_yticklabels(augs)
     axes[0].invert_yaxis()
-    alpha = float(summary["alpha"].iloc[0]) if len(summary) else stats.ALPHA
+    alpha = _level(summary)
     fig.suptitle(
         f"Gain over the base view alone, mean and {100 * (1 - alpha):.4g} % interval over seeds ({preset})", fontsize=10
     )
